@@ -1,0 +1,60 @@
+# C-level interface of the atomic parameter store (see params.pyx for the design).
+from libc.stdint cimport uint32_t, uint64_t, int32_t
+from libcpp.mutex cimport mutex
+from fmcore_rt.rt_atomics cimport ParamCells
+
+cdef enum:
+    MAX_PARAMS = 256
+
+cdef struct ParamBatch:
+    float value[256]
+    uint64_t mask[4]
+    uint32_t seq
+
+cdef class AtomicParams:
+    cdef ParamCells* cells
+    cdef ParamBatch* batches           # three buffers (triple buffer)
+    cdef uint32_t back                 # writer's buffer, guarded by batch_mutex
+    cdef uint32_t front                # reader's buffer, audio thread only
+    cdef mutex batch_mutex             # serialises batch writers (control side only)
+    cdef uint64_t n_published
+    # specs: written by the control thread before the slot count is published
+    cdef float lo[256]
+    cdef float hi[256]
+    cdef float dflt[256]
+    cdef double smoothing_s[256]
+    cdef int32_t smooth_samples[256]
+    cdef double sample_rate
+    # audio-side state (owned by the thread calling begin_block)
+    cdef float target[256]
+    cdef float start[256]
+    cdef float current[256]
+    cdef float inc[256]
+    cdef float ramp_to[256]
+    cdef int32_t steps_left[256]
+    cdef int32_t ramp_len[256]
+    cdef uint32_t applied_seq[256]
+    cdef uint64_t batches_seen
+    # control-side Python state
+    cdef dict _index
+    cdef list _specs
+    cdef object _open_batch
+
+    cdef int _resolve(self, key) except -1
+    cdef float _checked(self, int i, value) except? -1
+    # control side, any thread: single set, wait-free; value must be finite and
+    # index valid (the Python layer checks both); clamps to the slot's range
+    cdef void set_value(self, int index, float value) noexcept nogil
+    # control side, any thread: publish a whole batch; takes batch_mutex
+    cdef void publish(self, const int* index, const float* value, int n) noexcept nogil
+    # audio side: adopt the newest batch and single sets, advance smoothing by nframes
+    cdef void begin_block(self, int nframes) noexcept nogil
+    # audio side, after begin_block: smoothed value at frame k of this block.
+    # A ramp runs for ramp_len[i] frames of the block, then holds at current[i].
+    cdef inline float at(self, int index, int k) noexcept nogil:
+        if k < self.ramp_len[index]:
+            return self.start[index] + self.inc[index] * k
+        return self.current[index]
+    # audio side, after begin_block: value at the end of this block
+    cdef inline float end(self, int index) noexcept nogil:
+        return self.current[index]

@@ -1,0 +1,221 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True
+"""The processor protocol: what the host runs on the audio thread.
+
+A processor allocates everything in ``prepare`` and renders blocks in
+``render`` without the GIL. ``run_block`` wraps one render in a marked
+real-time section (for the checker), flushes denormals, times it and advances
+the sample clock: streams, the offline renderer and the validator all call it,
+so one code path is tested offline and played live.
+"""
+from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
+from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memset
+
+from fmcore_rt.spsc cimport RtEvent, EV_MIDI
+from fmcore_rt.timing cimport TimingStats
+from fmcore_rt.clock cimport SampleClock
+from fmcore_rt.rtcheck.hooks cimport fmrt_hooks_init, fmrt_rt_enter, fmrt_rt_exit
+
+import math
+import numpy as np
+
+cdef extern from "denormals.h" nogil:
+    unsigned int fmrt_ftz_enter()
+    void fmrt_ftz_exit(unsigned int old)
+
+cdef enum:
+    MAX_CHANNELS = 32
+
+fmrt_hooks_init()
+
+
+def _events_array(events, Py_ssize_t nframes):
+    """Events as an (n, 4) int64 array (frame, status, data1, data2), checked and sorted by frame."""
+    if events is None:
+        return np.empty((0, 4), np.int64)
+    if isinstance(events, np.ndarray) and events.dtype.names:
+        names = events.dtype.names
+        frame = "frame" if "frame" in names else "sample"
+        arr = np.stack([events[frame], events["status"], events["data1"], events["data2"]], axis=1).astype(np.int64)
+    else:
+        try:
+            arr = np.asarray(events, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError("events must be a sequence of (frame_offset, status, data1, data2)") from None
+        if arr.size == 0:
+            return np.empty((0, 4), np.int64)
+        if arr.ndim != 2 or arr.shape[1] != 4:
+            raise TypeError(f"events must be a sequence of (frame_offset, status, data1, data2), got shape {arr.shape}")
+    if len(arr) == 0:
+        return arr.reshape(0, 4)
+    bad = (arr[:, 0] < 0) | (arr[:, 0] >= nframes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"event {i}: frame offset {arr[i, 0]} outside the block (0..{nframes - 1})")
+    bad = (arr[:, 1] < 0x80) | (arr[:, 1] > 0xEF)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"event {i}: status {arr[i, 1]:#x} is not a MIDI channel message (0x80..0xEF)")
+    bad = (arr[:, 2:] < 0).any(axis=1) | (arr[:, 2:] > 127).any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"event {i}: data bytes ({arr[i, 2]}, {arr[i, 3]}) outside 0..127")
+    order = np.argsort(arr[:, 0], kind="stable")
+    return arr[order]
+
+
+cdef class Processor:
+    """Base class of everything the host can run: synths, effects, test processors.
+
+    Subclasses implement ``prepare_c`` (allocate for a sample rate and a
+    maximum block) and ``render`` (``nogil``, no allocation, no locks). This
+    base gives them the Python API: ``prepare(sample_rate, max_block)`` and
+    ``process(out, events)``, and the statistics ``timing`` and ``clock``.
+    """
+
+    def __cinit__(self, *args, **kwargs):
+        self.sample_rate = 0
+        self.max_block = 0
+        self.max_channels = MAX_CHANNELS
+        self.prepared = False
+        self._evbuf = NULL
+        self._evcap = 0
+        self.timing = TimingStats()
+        self.clock = SampleClock()
+
+    def __dealloc__(self):
+        PyMem_Free(self._evbuf)
+
+    cdef int prepare_c(self, double sample_rate, int max_block) except -1:
+        return 0
+
+    cdef int render(self, float** out, int nchannels, int nframes,
+                    const RtEvent* events, int nevents) noexcept nogil:
+        return 0
+
+    cdef int run_block(self, float** out, int nchannels, int nframes,
+                       const RtEvent* events, int nevents) noexcept nogil:
+        cdef int64_t t0 = self.timing.begin()
+        cdef unsigned int mode = fmrt_ftz_enter()
+        fmrt_rt_enter()
+        cdef int r = self.render(out, nchannels, nframes, events, nevents)
+        fmrt_rt_exit()
+        fmrt_ftz_exit(mode)
+        self.timing.end(t0, <unsigned int>nframes)
+        self.clock.advance(<unsigned long long>nframes)
+        return r
+
+    def prepare(self, double sample_rate, int max_block):
+        """Size every buffer for ``sample_rate`` and blocks of up to ``max_block`` frames.
+
+        Call from the control thread while no audio thread runs this processor.
+        """
+        if not (math.isfinite(sample_rate) and 1000.0 <= sample_rate <= 768000.0):
+            raise ValueError(f"sample_rate must be in 1000..768000 Hz, got {sample_rate}")
+        if not 1 <= max_block <= 65536:
+            raise ValueError(f"max_block must be in 1..65536 frames, got {max_block}")
+        self.prepare_c(sample_rate, max_block)
+        self.sample_rate = sample_rate
+        self.max_block = max_block
+        self.timing = TimingStats(sample_rate)
+        self.clock = SampleClock(sample_rate)
+        self._reserve_events(1024)
+        self.prepared = True
+
+    cdef int _reserve_events(self, int n) except -1:
+        if n <= self._evcap:
+            return 0
+        cdef RtEvent* p = <RtEvent*>PyMem_Realloc(self._evbuf, n * sizeof(RtEvent))
+        if p == NULL:
+            raise MemoryError()
+        self._evbuf = p
+        self._evcap = n
+        return 0
+
+    def process(self, out, events=None):
+        """Render into ``out``, a C-contiguous float32 array shaped (channels, frames).
+
+        ``events`` is a sequence of ``(frame_offset, status, data1, data2)``
+        MIDI channel messages with offsets inside this call (or a structured
+        array with fields frame/sample, status, data1, data2); each is applied
+        at its exact frame. Calls longer than ``max_block`` are split into
+        blocks inside, without the GIL. Returns ``out``.
+        """
+        if not self.prepared:
+            raise RuntimeError(f"{type(self).__name__}.prepare(sample_rate, max_block) must be called before process()")
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.ndim != 2:
+            raise TypeError("out must be a float32 numpy array shaped (channels, frames)")
+        if not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError("out must be C-contiguous and writeable")
+        cdef int nch = out.shape[0]
+        cdef Py_ssize_t n = out.shape[1]
+        if not 1 <= nch <= MAX_CHANNELS:
+            raise ValueError(f"out must have 1..{MAX_CHANNELS} channels, got {nch}")
+        if n == 0:
+            return out
+        ev = _events_array(events, n)
+        cdef Py_ssize_t nev = len(ev)
+        self._reserve_events(<int>nev)
+        cdef Py_ssize_t i
+        cdef long long[:, ::1] evv = ev
+        for i in range(nev):
+            memset(&self._evbuf[i], 0, sizeof(RtEvent))
+            self._evbuf[i].frame = evv[i, 0]
+            self._evbuf[i].kind = EV_MIDI
+            self._evbuf[i].status = <uint8_t>evv[i, 1]
+            self._evbuf[i].data1 = <uint8_t>evv[i, 2]
+            self._evbuf[i].data2 = <uint8_t>evv[i, 3]
+        cdef float[:, ::1] o = out
+        cdef float* ptrs[MAX_CHANNELS]
+        for i in range(nch):
+            ptrs[i] = &o[i, 0]
+        cdef int r
+        with nogil:
+            r = self._run_span(ptrs, nch, n, nev)
+        if r < 0:
+            raise RuntimeError(f"{type(self).__name__}.render failed with code {r}")
+        return out
+
+    cdef int _run_span(self, float** ptrs, int nch, Py_ssize_t n, Py_ssize_t nev) noexcept nogil:
+        # Split a long call into blocks; events are made block-relative in place.
+        cdef float* cur[MAX_CHANNELS]
+        cdef Py_ssize_t pos = 0, e0 = 0, e1, j
+        cdef int m, c, r = 0
+        while pos < n:
+            m = <int>(n - pos) if n - pos < self.max_block else self.max_block
+            e1 = e0
+            while e1 < nev and self._evbuf[e1].frame < pos + m:
+                self._evbuf[e1].frame -= pos
+                e1 += 1
+            for c in range(nch):
+                cur[c] = ptrs[c] + pos
+            r = self.run_block(cur, nch, m, &self._evbuf[e0], <int>(e1 - e0))
+            if r < 0:
+                return r
+            e0 = e1
+            pos += m
+        return r
+
+    @property
+    def stats(self):
+        """Timing statistics of the blocks rendered so far (see ``TimingStats.snapshot``)."""
+        return self.timing.snapshot()
+
+
+cdef class Gain(Processor):
+    """A minimal processor: multiplies its input in place by a constant.
+
+    Useful to test hosts and streams without an instrument.
+    """
+    cdef public float gain
+
+    def __init__(self, float gain=1.0):
+        self.gain = gain
+
+    cdef int render(self, float** out, int nchannels, int nframes,
+                    const RtEvent* events, int nevents) noexcept nogil:
+        cdef int c, i
+        for c in range(nchannels):
+            for i in range(nframes):
+                out[c][i] *= self.gain
+        return 0

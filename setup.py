@@ -1,0 +1,98 @@
+"""Build the Cython/C++ extensions of fmcore and fmcore_rt.
+
+Every ``.pyx`` under ``fmcore/`` and ``fmcore_rt/`` becomes a C++17 extension
+module of the same dotted name, so adding a module needs no edit here.
+
+Flags are portable by default (``-O3``). Set ``FMCORE_NATIVE=1`` to add
+``-march=native`` for a build that only has to run on this CPU, and
+``FMCORE_DEBUG=1`` for an unoptimised build with assertions.
+"""
+import os
+import sys
+from glob import glob
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RTCHECK_NAME = "fmcore_rt.rtcheck.librtcheck"
+RTCHECK_SRC = os.path.join("fmcore_rt", "rtcheck", "librtcheck.c")
+
+
+def _compile_args():
+    if os.environ.get("FMCORE_DEBUG") == "1":
+        args = ["-O0", "-g", "-UNDEBUG"]
+    else:
+        args = ["-O3", "-DNDEBUG"]
+    if os.environ.get("FMCORE_NATIVE") == "1":
+        args.append("-march=native")
+    # Strict IEEE semantics stay on (no -ffast-math): the engine relies on
+    # isfinite checks and exact phase arithmetic.
+    return ["-std=c++17", "-fno-strict-aliasing", *args]
+
+
+def _wanted(name):
+    # FMCORE_ONLY=fmcore_rt,fmcore.fx limits a development build to those modules.
+    only = [p for p in os.environ.get("FMCORE_ONLY", "").split(",") if p]
+    return not only or any(name == p or name.startswith(p + ".") for p in only)
+
+
+def _extensions():
+    exts = []
+    for pyx in sorted(glob("fmcore/**/*.pyx", recursive=True) + glob("fmcore_rt/**/*.pyx", recursive=True)):
+        name = pyx[:-4].replace(os.sep, ".")
+        if not _wanted(name):
+            continue
+        exts.append(
+            Extension(
+                name,
+                [pyx],
+                language="c++",
+                include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore"],
+                extra_compile_args=_compile_args(),
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            )
+        )
+    exts = cythonize(
+        exts,
+        language_level=3,
+        nthreads=os.cpu_count() or 1,
+        compiler_directives={"embedsignature": True},
+    ) if exts else []
+    # The real-time checker: a plain C shared library for LD_PRELOAD, not a
+    # Python module. Its file name is fixed (see ParallelBuildExt).
+    if os.path.exists(RTCHECK_SRC) and _wanted(RTCHECK_NAME):
+        exts.append(
+            Extension(
+                RTCHECK_NAME,
+                [RTCHECK_SRC],
+                language="c",
+                extra_compile_args=["-O2", "-fPIC", "-pthread"],
+                extra_link_args=["-ldl", "-pthread"],
+            )
+        )
+    return exts
+
+
+class ParallelBuildExt(build_ext):
+    """build_ext that compiles extensions on every core unless told otherwise."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
+
+    def get_ext_filename(self, fullname):
+        if fullname == RTCHECK_NAME:
+            return os.path.join(*RTCHECK_NAME.split(".")[:-1], "librtcheck.so")
+        return super().get_ext_filename(fullname)
+
+    def get_export_symbols(self, ext):
+        if ext.name == RTCHECK_NAME:
+            return []  # a preload library exports its interposers, not PyInit_*
+        return super().get_export_symbols(ext)
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": ParallelBuildExt})
