@@ -95,13 +95,15 @@ cdef class RtPool:
         if not self.state[idx].compare_exchange_strong(expected, 0, memory_order_acq_rel, memory_order_relaxed):
             self.h.bad_frees.fetch_add(1, memory_order_relaxed)
             return False
+        # count the block as returned before it can be popped again, so in_use
+        # never exceeds the blocks really handed out
+        self.h.in_use.fetch_sub(1, memory_order_relaxed)
         cdef uint64_t old = self.h.head.load(memory_order_acquire)
         while True:
             self.next[idx].store(<uint32_t>(old & 0xFFFFFFFFULL), memory_order_relaxed)
             if self.h.head.compare_exchange_weak(old, mkhead(<uint32_t>(old >> 32) + 1, idx),
                                                  memory_order_acq_rel, memory_order_acquire):
                 break
-        self.h.in_use.fetch_sub(1, memory_order_relaxed)
         return True
 
     # ---- Python API ----------------------------------------------------------
@@ -130,7 +132,7 @@ cdef class RtPool:
         """A writable memoryview of the block at ``address``."""
         if not self.contains(address):
             raise ValueError(f"address {address:#x} is not a block of this pool")
-        return memoryview(<char[:self._block_size]><char*>address)
+        return memoryview(<unsigned char[:self._block_size]><unsigned char*>address)
 
     @property
     def stats(self):
