@@ -33,6 +33,19 @@ def _compile_args():
     return ["-std=c++17", "-fno-strict-aliasing", *args]
 
 
+# Modules that link a system library, and the header that must be present to build them.
+SYSTEM_LIBS = {
+    "fmcore_rt.native_stream": {"libraries": ["portaudio"], "header": "portaudio.h",
+                                "package": "portaudio19-dev"},
+}
+
+
+def _have_header(header):
+    dirs = ["/usr/include", "/usr/local/include", os.path.join(sys.prefix, "include")]
+    dirs += [d for d in os.environ.get("CPATH", "").split(os.pathsep) if d]
+    return any(os.path.exists(os.path.join(d, header)) for d in dirs)
+
+
 def _wanted(name):
     # FMCORE_ONLY=fmcore_rt,fmcore.fx limits a development build to those modules.
     only = [p for p in os.environ.get("FMCORE_ONLY", "").split(",") if p]
@@ -45,10 +58,17 @@ def _extensions():
         name = pyx[:-4].replace(os.sep, ".")
         if not _wanted(name):
             continue
+        libs = SYSTEM_LIBS.get(name, {})
+        if libs and not _have_header(libs["header"]):
+            # Optional module: everything else still builds; importing it says what is missing.
+            print(f"fmcore: skipping {name}: {libs['header']} not found (apt-get install {libs['package']})",
+                  file=sys.stderr)
+            continue
         exts.append(
             Extension(
                 name,
                 [pyx],
+                libraries=libs.get("libraries", []),
                 language="c++",
                 include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore"],
                 extra_compile_args=_compile_args(),
