@@ -49,6 +49,9 @@ cdef class AtomicParams:
     cdef void publish(self, const int* index, const float* value, int n) noexcept nogil
     # audio side: adopt the newest batch and single sets, advance smoothing by nframes
     cdef void begin_block(self, int nframes) noexcept nogil
+    # audio side (or while no audio runs): adopt pending writes and jump every
+    # smoothed value to its target, for a deterministic start
+    cdef void snap(self) noexcept nogil
     # audio side, after begin_block: smoothed value at frame k of this block.
     # A ramp runs for ramp_len[i] frames of the block, then holds at current[i].
     cdef inline float at(self, int index, int k) noexcept nogil:

@@ -374,6 +374,26 @@ cdef class AtomicParams:
             else:
                 self.ramp_len[i] = 0
 
+    cdef void snap(self) noexcept nogil:
+        self.begin_block(0)
+        cdef int i
+        cdef int n = self.cells.count.load(memory_order_acquire)
+        for i in range(n):
+            self.current[i] = self.target[i]
+            self.start[i] = self.target[i]
+            self.ramp_to[i] = self.target[i]
+            self.steps_left[i] = 0
+            self.ramp_len[i] = 0
+
+    def settle(self):
+        """Adopt every pending write and skip the smoothing ramps.
+
+        For the owner of the audio side while no audio thread runs (e.g.
+        before an offline render), so a render starts exactly at the values set.
+        """
+        with nogil:
+            self.snap()
+
     # ---- Python views of the audio side (tests, tools) -------------------------
 
     def audio_block(self, int nframes=0):

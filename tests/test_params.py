@@ -123,3 +123,11 @@ def test_defaults_restores(params):
     params["op1.level"] = 0.9
     params.defaults()
     assert params["op1.level"] == 0.5
+
+
+def test_settle_skips_the_ramp(params):
+    params["master.gain"] = 1.8
+    params.settle()
+    assert params.audio_values()["master.gain"] == pytest.approx(1.8)
+    params.audio_block(64)
+    assert params.audio_values()["master.gain"] == pytest.approx(1.8)
