@@ -1,7 +1,7 @@
 # One command each for a fresh Debian machine (Python 3.11, gcc/g++, root):
 #   make demo   render the built-in demo song to out/demo.wav
 #   make test   run the whole test suite
-#   make bench  run the benchmarks and write bench/results/
+#   make bench  run the benchmarks; JSON, REPORT.md and plots in bench/results/
 # Each creates .venv, installs the system packages it needs (when run as root
 # with apt-get), and installs the project with its test extras in editable mode.
 
@@ -42,7 +42,8 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	@mkdir -p bench/results
-	$(PY) -m pytest bench -q --benchmark-json=bench/results/benchmarks.json
+	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-json=bench/results/benchmarks.json
+	$(PY) bench/report.py bench/results/benchmarks.json
 
 clean:
 	rm -rf $(VENV) build out bench/results .pytest_cache
