@@ -107,6 +107,8 @@ class ParallelBuildExt(build_ext):
     def get_ext_filename(self, fullname):
         if fullname == RTCHECK_NAME:
             return os.path.join(*RTCHECK_NAME.split(".")[:-1], "librtcheck.so")
+        if fullname == RTCHECK_NAME.rsplit(".", 1)[1]:
+            return "librtcheck.so"  # get_ext_fullpath() asks with the last component only
         return super().get_ext_filename(fullname)
 
     def get_export_symbols(self, ext):
