@@ -122,6 +122,12 @@ cdef class SynthCore(Processor):
     cdef float* o_rate_mul
     cdef float* o_y1
     cdef float* o_y2
+    cdef float* o_dg                    # gain step per sample in the current control chunk
+    cdef uint64_t* o_inc                # phase step in the current control chunk
+    cdef float* v_dgl
+    cdef float* v_dgr
+    cdef int32_t* v_chunk_left          # samples left in the voice's current control chunk
+    cdef uint8_t* v_done                # carriers silent for good: retire at the chunk's end
     cdef uint64_t age_counter
     cdef int fade_len
     # block buffers
@@ -157,3 +163,5 @@ cdef class SynthCore(Processor):
     cdef void _start_voice(self, int v, const Plan* plan, int ch, int note, int vel) noexcept nogil
     cdef void _render_span(self, int a, int b) noexcept nogil
     cdef void _render_voice(self, int v, float* L, float* R, int n) noexcept nogil
+    cdef void _control(self, int v) noexcept nogil
+    cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil

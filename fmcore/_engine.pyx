@@ -178,8 +178,16 @@ cdef class SynthCore(Processor):
         self.o_rate_mul = <float*>PyMem_Malloc(no * sizeof(float))
         self.o_y1 = <float*>PyMem_Malloc(no * sizeof(float))
         self.o_y2 = <float*>PyMem_Malloc(no * sizeof(float))
+        self.o_dg = <float*>PyMem_Malloc(no * sizeof(float))
+        self.o_inc = <uint64_t*>PyMem_Malloc(no * sizeof(uint64_t))
+        self.v_dgl = <float*>PyMem_Malloc(ns * sizeof(float))
+        self.v_dgr = <float*>PyMem_Malloc(ns * sizeof(float))
+        self.v_chunk_left = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.v_done = <uint8_t*>PyMem_Malloc(ns)
         if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
-                or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL):
+                or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
+                or self.o_inc == NULL or self.v_dgl == NULL or self.v_dgr == NULL or self.v_chunk_left == NULL
+                or self.v_done == NULL):
             raise MemoryError()
         memset(self.v_state, 0, ns)
         memset(self.v_fade, 0, ns * sizeof(int32_t))
@@ -227,7 +235,8 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.v_gl); PyMem_Free(self.v_gr); PyMem_Free(self.v_note_hz)
         PyMem_Free(self.o_phase); PyMem_Free(self.o_base_inc); PyMem_Free(self.o_stage); PyMem_Free(self.o_db)
         PyMem_Free(self.o_gain); PyMem_Free(self.o_off_db); PyMem_Free(self.o_rate_mul)
-        PyMem_Free(self.o_y1); PyMem_Free(self.o_y2)
+        PyMem_Free(self.o_y1); PyMem_Free(self.o_y2); PyMem_Free(self.o_dg); PyMem_Free(self.o_inc)
+        PyMem_Free(self.v_dgl); PyMem_Free(self.v_dgr); PyMem_Free(self.v_chunk_left); PyMem_Free(self.v_done)
         PyMem_Free(self.buf_l); PyMem_Free(self.buf_r)
 
     cdef void _free_plans(self):
@@ -745,6 +754,8 @@ cdef class SynthCore(Processor):
             self.v_peg_stage[v] = 3
         self.v_gl[v] = -1.0          # part gains start at their target (no ramp from zero)
         self.v_gr[v] = -1.0
+        self.v_chunk_left[v] = 0     # first control tick at the onset frame
+        self.v_done[v] = 0
         cdef double hz = 440.0 * exp2((note - 69) / 12.0)
         self.v_note_hz[v] = hz
         cdef float octaves, off
@@ -785,26 +796,41 @@ cdef class SynthCore(Processor):
         return p.op[k].level * self.params.end(self.p_op_level[k]) * fm_db_to_amp(total)
 
     cdef void _render_span(self, int a, int b) noexcept nogil:
-        cdef int v, pos, m
+        cdef int v
         for v in range(self.nslots):
-            if not self.v_state[v]:
-                continue
-            pos = a
-            while pos < b and self.v_state[v]:
-                m = b - pos if b - pos < CHUNK else CHUNK
-                self._render_voice(v, self.buf_l + pos, self.buf_r + pos, m)
-                pos += m
+            if self.v_state[v]:
+                self._render_voice(v, self.buf_l + a, self.buf_r + a, b - a)
 
     cdef void _render_voice(self, int v, float* L, float* R, int n) noexcept nogil:
+        # Control ticks fall every CHUNK samples from the voice's onset whatever the block
+        # and event boundaries, so a song renders the same at any block size, live or offline.
+        cdef int pos = 0, m
+        while pos < n and self.v_state[v]:
+            if self.v_chunk_left[v] == 0:
+                self._control(v)
+            m = n - pos if n - pos < self.v_chunk_left[v] else self.v_chunk_left[v]
+            if self.v_fade[v] > 0 and self.v_fade[v] < m:
+                m = self.v_fade[v]       # free the slot at the fade's exact end
+            self._audio(v, L + pos, R + pos, m)
+            self.v_chunk_left[v] -= m
+            pos += m
+            if self.v_fade[v] > 0:
+                self.v_fade[v] -= m
+                if self.v_fade[v] <= 0:
+                    self.v_state[v] = 0
+                    self.v_fade[v] = 0
+            elif self.v_chunk_left[v] == 0 and self.v_done[v]:
+                self.v_state[v] = 0
+                self.c_active.value.fetch_sub(1, memory_order_relaxed)
+
+    cdef void _control(self, int v) noexcept nogil:
+        """One control tick: LFO, pitch, envelopes and mix gains for the next CHUNK samples."""
         cdef Plan* p = &self.vplan[v]
-        cdef int ns = self.nslots, nops = p.n_ops
-        cdef int ch = self.v_chan[v]
-        cdef PartState* part = &self.part[ch]
+        cdef int ns = self.nslots, nops = p.n_ops, n = CHUNK
+        cdef PartState* part = &self.part[self.v_chan[v]]
         cdef double sr = self.sample_rate
-        cdef int i, j, k, o, e
-        # ---- control rate: LFO, pitch, envelopes, gains at the end of this chunk
-        cdef double t0 = self.v_time[v]
-        self.v_time[v] = t0 + n / sr
+        cdef int k, o
+        self.v_time[v] += n / sr
         cdef double ph = self.v_lfo_phase[v] + p.lfo_rate * n / sr
         if ph >= 1.0:
             ph -= <int>ph
@@ -825,18 +851,9 @@ cdef class SynthCore(Processor):
         cdef double cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
                              + p.transpose_cents + self.params.end(self.p_tune))
         cdef double factor = exp2(cents / 1200.0)
-
-        cdef uint64_t inc[12]
-        cdef uint64_t phase[12]
-        cdef float g[12]
-        cdef float dg[12]
-        cdef float y[12]
-        cdef float y1[12]
-        cdef float y2[12]
-        cdef float carrier[12]
-        cdef float amp, inv_n = 1.0 / n, loud = 0.0
         cdef double f
-        cdef bint all_done = True
+        cdef float amp
+        cdef bint done = True
         cdef const OpPlan* op
         for k in range(nops):
             o = k * ns + v
@@ -846,43 +863,53 @@ cdef class SynthCore(Processor):
                 f *= factor
             if f > 0.49:
                 f = 0.49
-            inc[k] = <uint64_t>(f * 18446744073709551616.0)
-            phase[k] = self.o_phase[o]
+            self.o_inc[o] = <uint64_t>(f * 18446744073709551616.0)
             self.o_stage[o] = eg_advance(self.o_stage[o], &self.o_db[o], op.env.level_db, op.env.rate,
                                          self.o_rate_mul[o] / sr, n)
             amp = self._op_amp(p, k, self.o_db[o], self.o_off_db[o], am_db * op.ams)
+            self.o_dg[o] = (amp - self.o_gain[o]) * (1.0 / CHUNK)
+            # a carrier is silent for good below the floor when not heading up again
+            if op.carrier != 0 and not (self.o_db[o] <= FLOOR and (self.o_stage[o] >= 4 or
+                                        (self.o_stage[o] == 3 and op.env.level_db[2] <= FLOOR))):
+                done = False
+        self.v_done[v] = done
+        # part mix: volume, expression, patch gain, constant-power pan
+        cdef float vol = part.volume * part.volume * part.expression * p.gain
+        cdef float gl_t = vol * <float>sin((1.0 - part.pan) * 0.25 * M_PI) * 1.41421356
+        cdef float gr_t = vol * <float>sin((1.0 + part.pan) * 0.25 * M_PI) * 1.41421356
+        if self.v_gl[v] < 0:
+            self.v_gl[v] = gl_t
+            self.v_gr[v] = gr_t
+        self.v_dgl[v] = (gl_t - self.v_gl[v]) * (1.0 / CHUNK)
+        self.v_dgr[v] = (gr_t - self.v_gr[v]) * (1.0 / CHUNK)
+        self.v_chunk_left[v] = CHUNK
+
+    cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil:
+        """Run the operators of voice ``v`` for ``n`` samples (within one control chunk)."""
+        cdef Plan* p = &self.vplan[v]
+        cdef int ns = self.nslots, nops = p.n_ops
+        cdef int i, j, k, o, e, src
+        cdef uint64_t inc[12]
+        cdef uint64_t phase[12]
+        cdef float g[12]
+        cdef float dg[12]
+        cdef float y[12]
+        cdef float y1[12]
+        cdef float y2[12]
+        cdef float carrier[12]
+        for k in range(nops):
+            o = k * ns + v
+            inc[k] = self.o_inc[o]
+            phase[k] = self.o_phase[o]
             g[k] = self.o_gain[o]
-            dg[k] = (amp - g[k]) * inv_n
-            self.o_gain[o] = amp
+            dg[k] = self.o_dg[o]
             y[k] = 0
             y1[k] = self.o_y1[o]
             y2[k] = self.o_y2[o]
-            carrier[k] = op.carrier * VOICE_GAIN
-            if op.carrier != 0:
-                loud += amp
-                # silent for good: below the floor and not heading up again
-                if not (self.o_db[o] <= FLOOR and (self.o_stage[o] >= 4 or
-                        (self.o_stage[o] == 3 and op.env.level_db[2] <= FLOOR))):
-                    all_done = False
-        # part mix: volume, expression, patch gain, constant-power pan; ramped over the chunk
-        cdef float vol = part.volume * part.volume * part.expression * p.gain
-        cdef float pan = part.pan
-        cdef float gl_t = vol * <float>sin((1.0 - pan) * 0.25 * M_PI) * 1.41421356
-        cdef float gr_t = vol * <float>sin((1.0 + pan) * 0.25 * M_PI) * 1.41421356
-        cdef float gl = self.v_gl[v], gr = self.v_gr[v]
-        if gl < 0:
-            gl = gl_t
-            gr = gr_t
-        cdef float dgl = (gl_t - gl) * inv_n, dgr = (gr_t - gr) * inv_n
-        self.v_gl[v] = gl_t
-        self.v_gr[v] = gr_t
+            carrier[k] = p.op[k].carrier * VOICE_GAIN
+        cdef float gl = self.v_gl[v], gr = self.v_gr[v], dgl = self.v_dgl[v], dgr = self.v_dgr[v]
         cdef int fade = self.v_fade[v]
-        cdef float fg = 1.0, dfg = 0.0
-        if fade > 0:
-            fg = <float>fade / self.fade_len
-            dfg = -1.0 / self.fade_len
-
-        # ---- audio rate
+        cdef float inv_fade = 1.0 / self.fade_len
         cdef float out, mod, s
         cdef int ord_
         cdef uint32_t fbmask = p.fb_sources
@@ -894,7 +921,8 @@ cdef class SynthCore(Processor):
                 for e in range(p.mod_start[ord_], p.mod_start[ord_] + p.mod_count[ord_]):
                     mod = mod + p.mod_amt[e] * y[p.mod_src[e]]
                 for e in range(p.fb_start[ord_], p.fb_start[ord_] + p.fb_count[ord_]):
-                    mod = mod + p.fb_amt[e] * 0.5 * (y1[p.fb_src[e]] + y2[p.fb_src[e]])
+                    src = p.fb_src[e]
+                    mod = mod + p.fb_amt[e] * 0.5 * (y1[src] + y2[src])
                 s = sine_lookup(<uint32_t>(phase[ord_] >> 32) + <uint32_t><int64_t>(mod * RAD_TO_PHASE))
                 y[ord_] = g[ord_] * s
                 g[ord_] += dg[ord_]
@@ -906,10 +934,8 @@ cdef class SynthCore(Processor):
                         y2[k] = y1[k]
                         y1[k] = y[k]
             if fade > 0:
-                out = out * fg
-                fg = fg + dfg
-                if fg < 0:
-                    fg = 0
+                # computed from the sample count, not accumulated: identical however the block is split
+                out = out * (<float>(fade - i) * inv_fade)
             L[i] += out * gl
             R[i] += out * gr
             gl += dgl
@@ -917,19 +943,11 @@ cdef class SynthCore(Processor):
         for k in range(nops):
             o = k * ns + v
             self.o_phase[o] = phase[k]
+            self.o_gain[o] = g[k]
             self.o_y1[o] = y1[k]
             self.o_y2[o] = y2[k]
-        # ---- retire
-        if fade > 0:
-            fade -= n
-            if fade <= 0:
-                self.v_state[v] = 0
-                self.v_fade[v] = 0
-            else:
-                self.v_fade[v] = fade
-        elif all_done:
-            self.v_state[v] = 0
-            self.c_active.value.fetch_sub(1, memory_order_relaxed)
+        self.v_gl[v] = gl
+        self.v_gr[v] = gr
 
 
 def _check_byte(what, value):

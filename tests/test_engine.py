@@ -342,3 +342,24 @@ def test_patch_json_round_trip(tmp_path):
     a = render_note(p, seconds=0.3)
     b = render_note(q, seconds=0.3)
     assert np.array_equal(a, b)
+
+
+def test_block_size_does_not_change_the_output():
+    rng = np.random.default_rng(7)
+    ev = []
+    for i in range(40):
+        t = float(rng.uniform(0, 1.5))
+        note = int(rng.integers(40, 90))
+        ev.append((t, 0x90, note, int(rng.integers(1, 128))))
+        ev.append((t + float(rng.uniform(0.05, 0.5)), 0x80, note, 0))
+    ev += [(0.3, 0xE0, 0, 80), (0.7, 0xB0, 7, 60), (0.9, 0xB0, 10, 20), (1.1, 0xB0, 64, 127), (1.4, 0xB0, 64, 0)]
+    ev.sort()
+    patch = Patch.from_graph(fmcore.algorithm(1, index=2.0, feedback=1.0),
+                             [Operator(ratio=1 + k % 3, env=Envelope.adsr(0.01 * k, 0.2, 0.6, 0.1)) for k in range(6)])
+    outs = []
+    for block in (17, 64, 1024):
+        s = Synth(SR, max_voices=8, max_block=block)
+        s.set_patch(patch)
+        outs.append(s.render(ev, duration=2.0))
+    assert np.abs(outs[0]).max() > 0.05
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[1], outs[2])
