@@ -16,3 +16,8 @@ __all__ = [
     "FmcoreError", "Graph", "GraphError", "CompiledGraph", "algorithm", "Patch", "PatchError", "Operator",
     "Envelope", "KeyScaling", "Lfo", "PitchEnvelope", "Controllers", "Synth", "__version__",
 ]
+
+from fmcore.render import render_midi, render_midi_to_file  # noqa: E402
+from fmcore.dx7 import Bank, load_bank, load_patch_sysex  # noqa: E402
+
+__all__ += ["render_midi", "render_midi_to_file", "Bank", "load_bank", "load_patch_sysex"]

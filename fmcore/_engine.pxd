@@ -12,6 +12,7 @@ cdef enum:
     N_PARTS = 16
     BANK_SIZE = 128
     RETIRE_CAP = 64            # power of two
+    KIT_SOUNDS = 16
     CHUNK = 32                 # control-rate period in samples (envelopes, LFO, pitch)
 
 cdef struct EnvPlan:
@@ -70,8 +71,15 @@ cdef struct Bank:
     int n
     Plan plans[128]
 
+# A drum kit: each note plays its own sound (255 = silent note).
+cdef struct Kit:
+    uint8_t sound[128]
+    int n
+    Plan plans[16]
+
 cdef struct PartState:
     Plan* own                  # plan set with set_patch, or NULL
+    Kit* kit                   # drum kit set with set_kit, or NULL (takes precedence)
     int program
     float bend                 # -1..1
     float modwheel             # 0..1
@@ -88,7 +96,7 @@ cdef class SynthCore(Processor):
     cdef SpscQueue queue
     cdef object _push_lock
     # plans: control thread publishes, audio thread adopts and retires
-    cdef atomic[uintptr_t]* pending     # N_PARTS own-patch slots + 1 bank slot
+    cdef atomic[uintptr_t]* pending     # N_PARTS own-patch slots, 1 bank slot, N_PARTS kit slots
     cdef uintptr_t retire_slots[64]
     cdef SpscIndices* retire_idx
     cdef Plan* default_plan

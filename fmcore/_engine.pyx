@@ -46,6 +46,8 @@ DEF VOICE_GAIN = 0.25                   # headroom: one full carrier at -12 dBFS
 DEF VEL_RANGE_DB = 42.0
 DEF MAX_VOICES = 256
 DEF PENDING_BANK = 16                   # index of the bank slot in `pending`
+DEF PENDING_KIT = 17                    # first of N_PARTS kit slots in `pending`
+DEF N_PENDING = 33
 DEF CLEAR_OWN = 1                       # sentinel in a pending slot: drop the part's own patch
 
 cdef float SINE[TABLE_SIZE + 1]
@@ -142,7 +144,7 @@ cdef class SynthCore(Processor):
         self.max_voices = max_voices
         self.nslots = max_voices + max(4, max_voices // 4)
         cdef int ns = self.nslots
-        self.pending = new_atomic_array[uintptr_t](N_PARTS + 1)
+        self.pending = new_atomic_array[uintptr_t](N_PENDING)
         self.retire_idx = new SpscIndices()
         self.c_stolen = new Counter64()
         self.c_active = new Counter64()
@@ -196,9 +198,11 @@ cdef class SynthCore(Processor):
         self.buf_r = NULL
         self.age_counter = 0
         cdef int c
-        for c in range(N_PARTS):
+        for c in range(N_PENDING):
             self.pending[c].store(0)
-        self.pending[PENDING_BANK].store(0)
+        for c in range(N_PARTS):
+            self.part[c].own = NULL
+            self.part[c].kit = NULL
         self._reset_parts()
 
     def __init__(self, double sample_rate=48000.0, int max_voices=16, int max_block=1024):
@@ -245,7 +249,7 @@ cdef class SynthCore(Processor):
         cdef int c
         cdef uintptr_t p
         if self.pending != NULL:
-            for c in range(N_PARTS + 1):
+            for c in range(N_PENDING):
                 p = self.pending[c].exchange(0)
                 if p > CLEAR_OWN:
                     PyMem_Free(<void*>p)
@@ -253,6 +257,9 @@ cdef class SynthCore(Processor):
             if self.part[c].own != NULL:
                 PyMem_Free(self.part[c].own)
                 self.part[c].own = NULL
+            if self.part[c].kit != NULL:
+                PyMem_Free(self.part[c].kit)
+                self.part[c].kit = NULL
         if self.bank != NULL:
             PyMem_Free(self.bank)
             self.bank = NULL
@@ -339,6 +346,40 @@ cdef class SynthCore(Processor):
             raise
         b.n = len(patches)
         self._publish(PENDING_BANK, <uintptr_t>b)
+
+    def set_kit(self, sounds, channel=9):
+        """Make part ``channel`` a drum kit: ``sounds`` maps MIDI notes to ``Patch``es (at most
+        16 different patches); other notes are silent. Takes precedence over the part's patch."""
+        ch = self._check_channel(channel)
+        sounds = dict(sounds)
+        uniq = []
+        for note, patch in sounds.items():
+            _check_byte("kit note", note)
+            if not isinstance(patch, Patch):
+                raise TypeError(f"kit note {note}: expected a fmcore.Patch, got {type(patch).__name__}")
+            if not any(patch is u for u in uniq):
+                uniq.append(patch)
+        if len(uniq) > KIT_SOUNDS:
+            raise ValueError(f"a kit holds at most {KIT_SOUNDS} different patches, got {len(uniq)}")
+        cdef Kit* kit = <Kit*>PyMem_Malloc(sizeof(Kit))
+        if kit == NULL:
+            raise MemoryError()
+        cdef int i
+        try:
+            memset(kit.sound, 255, 128)
+            for i, patch in enumerate(uniq):
+                _compile_into(patch, <uintptr_t>&kit.plans[i])
+            for note, patch in sounds.items():
+                kit.sound[note] = next(i for i, u in enumerate(uniq) if u is patch)
+        except BaseException:
+            PyMem_Free(kit)
+            raise
+        kit.n = len(uniq)
+        self._publish(PENDING_KIT + ch, <uintptr_t>kit)
+
+    def clear_kit(self, channel=9):
+        """Turn part ``channel`` back from a drum kit into a normal part."""
+        self._publish(PENDING_KIT + self._check_channel(channel), CLEAR_OWN)
 
     cdef int _publish(self, int slot, uintptr_t p) except -1:
         self._reclaim()
@@ -491,7 +532,7 @@ cdef class SynthCore(Processor):
         cdef int c
         cdef uintptr_t p
         cdef uint64_t head, tail
-        for c in range(N_PARTS + 1):
+        for c in range(N_PENDING):
             if self.pending[c].load(memory_order_relaxed) == 0:
                 continue
             # adopt only when the replaced plan has a place on the retire ring
@@ -506,6 +547,13 @@ cdef class SynthCore(Processor):
                 if self.bank != NULL:
                     self._retire(<uintptr_t>self.bank)
                 self.bank = <Bank*>p
+            elif c >= PENDING_KIT:
+                if self.part[c - PENDING_KIT].kit != NULL:
+                    self._retire(<uintptr_t>self.part[c - PENDING_KIT].kit)
+                if p == CLEAR_OWN:
+                    self.part[c - PENDING_KIT].kit = NULL
+                else:
+                    self.part[c - PENDING_KIT].kit = <Kit*>p
             else:
                 if self.part[c].own != NULL:
                     self._retire(<uintptr_t>self.part[c].own)
@@ -723,8 +771,16 @@ cdef class SynthCore(Processor):
                     and not self.v_released[v]):
                 self.v_sustained[v] = 0
                 self._release_voice(v)
+        cdef const Plan* plan
+        cdef Kit* kit = self.part[ch].kit
+        if kit != NULL:
+            if kit.sound[note] == 255:
+                return                   # no sound on this key of the kit
+            plan = &kit.plans[kit.sound[note]]
+        else:
+            plan = self._part_plan(ch)
         v = self._alloc_voice()
-        self._start_voice(v, self._part_plan(ch), ch, note, vel)
+        self._start_voice(v, plan, ch, note, vel)
 
     cdef void _start_voice(self, int v, const Plan* plan, int ch, int note, int vel) noexcept nogil:
         cdef int k, i, ns = self.nslots

@@ -96,8 +96,10 @@ class Envelope:
         prev = [db[3], db[0], db[1], db[2]]
         out = []
         for t, a, b in zip(self.times, prev, db):
+            # A segment between equal nominal levels still needs a rate: a release that starts
+            # mid-decay must end. Such a segment moves at the full range (96 dB) per its time.
             dist = abs(b - a)
-            out.append(1e9 if t <= 0.0 else max(dist / t, 1e-3))
+            out.append(1e9 if t <= 0.0 else (dist if dist >= 1.0 else -FLOOR_DB) / t)
         return out
 
     @classmethod
@@ -212,7 +214,9 @@ class PitchEnvelope:
             return list(self.rates)
         lv = self.levels_cents
         prev = [lv[3], lv[0], lv[1], lv[2]]
-        return [1e9 if t <= 0 else max(abs(b - a) / t, 1e-3) for t, a, b in zip(self.times, prev, lv)]
+        # equal nominal levels: move at one octave per segment time (see Envelope.rates_db)
+        return [1e9 if t <= 0 else max(abs(b - a), 1200.0) / t if abs(b - a) < 1.0 else abs(b - a) / t
+                for t, a, b in zip(self.times, prev, lv)]
 
     @property
     def active(self) -> bool:

@@ -379,7 +379,8 @@ def test_demo_song_is_the_committed_file_and_uses_every_part():
     bpms = [60_000_000 / t for _, t in song.tempo_map]
     assert len(bpms) == 2 and all(100 <= b <= 120 for b in bpms)
     info = song_info(song)
-    assert {c: info["programs_per_channel"][c] for c in range(5)} == {c: [c] for c in range(5)}
+    gm = [4, 33, 81, 14, 89]   # General MIDI: E.Piano 1, Finger Bass, Saw Lead, Tubular Bells, Warm Pad
+    assert {c: info["programs_per_channel"][c] for c in range(5)} == {c: [gm[c]] for c in range(5)}
     assert 64 in info["cc_per_channel"][0] and 1 in info["cc_per_channel"][2]
     assert {7, 10} <= set(info["cc_per_channel"][3])
     ev = song.events(48000)

@@ -5,11 +5,11 @@
 Type 1, 480 ticks per beat, 12 bars of 4/4 in C major: 8 bars at 108 BPM, then 4 at
 116 BPM. One part per channel, each selecting its built-in patch by program change:
 
-    ch 0  E.Piano (program 0)  chords, sustain pedal (CC64) changed every bar
-    ch 1  Bass    (program 1)  root/fifth/octave line
-    ch 2  Lead    (program 2)  melody from bar 5, pitch-bend scoops and mod-wheel (CC1) vibrato
-    ch 3  Bells   (program 3)  arpeggios in the intro and the last 4 bars, CC7 swell, CC10 pan
-    ch 4  Pad     (program 4)  soft sustained chords
+    ch 0  E.Piano (GM program 5)  chords, sustain pedal (CC64) changed every bar
+    ch 1  Bass    (GM program 34)  root/fifth/octave line
+    ch 2  Lead    (GM program 82)  melody from bar 5, pitch-bend scoops and mod-wheel (CC1) vibrato
+    ch 3  Bells   (GM program 15)  arpeggios in the intro and the last 4 bars, CC7 swell, CC10 pan
+    ch 4  Pad     (GM program 90)  soft sustained chords
     ch 9  drums   (GM keys: kick 36, snare 38, closed hat 42, open hat 46, crash 49)
 
 The output is deterministic: the same bytes on every run (tests compare them).
@@ -103,6 +103,10 @@ class _Part:
         return track
 
 
+# General MIDI programs (0-based), mapped to the built-in bank's patches by fmcore.presets.
+GM_EPIANO, GM_BASS, GM_LEAD, GM_BELLS, GM_PAD = 4, 33, 81, 14, 89
+
+
 def _setup(part: _Part, program: int, volume: int, pan: int) -> None:
     part.add(0, _CONTROL, mido.Message("program_change", channel=part.channel, program=program))
     part.cc(0, 7, volume)
@@ -121,7 +125,7 @@ def _conductor() -> _Part:
 
 def _electric_piano() -> _Part:
     part = _Part("E.Piano", 0)
-    _setup(part, 0, 100, 52)
+    _setup(part, GM_EPIANO, 100, 52)
     part.cc(0, 64, 0)
     for bar in range(BARS):
         for start, end, name in _chords_of_bar(bar):
@@ -143,7 +147,7 @@ def _electric_piano() -> _Part:
 
 def _bass() -> _Part:
     part = _Part("Bass", 1)
-    _setup(part, 1, 105, 64)
+    _setup(part, GM_BASS, 105, 64)
     for bar in range(BARS):
         for start, end, name in _chords_of_bar(bar):
             root = _CHORDS[name][0]
@@ -162,7 +166,7 @@ def _bass() -> _Part:
 
 def _lead() -> _Part:
     part = _Part("Lead", 2)
-    _setup(part, 2, 96, 72)
+    _setup(part, GM_LEAD, 96, 72)
     part.cc(0, 1, 0)
     part.bend(0, 0)
     for bar, beat, beats, note in _MELODY:
@@ -185,7 +189,7 @@ def _lead() -> _Part:
 
 def _bells() -> _Part:
     part = _Part("Bells", 3)
-    _setup(part, 3, 70, 84)
+    _setup(part, GM_BELLS, 70, 84)
     for bar in (0, 1, 8, 9, 10, 11):
         if bar == TEMPO_CHANGE_BAR:
             for i in range(9):           # volume swell over the first bar of the faster section
@@ -202,7 +206,7 @@ def _bells() -> _Part:
 
 def _pad() -> _Part:
     part = _Part("Pad", 4)
-    _setup(part, 4, 72, 64)
+    _setup(part, GM_PAD, 72, 64)
     for bar in range(BARS):
         for start, end, name in _chords_of_bar(bar):
             for note in _CHORDS[name][1][1:]:

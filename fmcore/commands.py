@@ -1,0 +1,80 @@
+"""Subcommands of the ``fmcore`` command line. Each handler imports what it
+needs when it runs, so ``fmcore --help`` stays fast and an optional part
+(live audio) missing does not break the others."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fmcore.errors import FmcoreError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {v}")
+    return v
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return v
+
+
+def register(sub) -> None:
+    p = sub.add_parser("render", help="render a MIDI file (default: the built-in demo song) to WAV/FLAC")
+    p.add_argument("midi", nargs="?", help="MIDI file (omit for the built-in demo song)")
+    p.add_argument("-o", "--output", help="output .wav or .flac (default: <midi name>.wav)")
+    p.add_argument("--patch", help="bank.syx[:N] (voice N, 1-32), patch.json, or a built-in patch name")
+    p.add_argument("--ignore-checksum", action="store_true", help="load SysEx banks with a wrong checksum")
+    p.add_argument("--rate", type=_positive_int, default=48000, help="sample rate in Hz (default 48000)")
+    p.add_argument("--bits", choices=["16", "24", "32", "32f"], default="24", help="sample format (default 24)")
+    p.add_argument("--block", type=_positive_int, default=256, help="block size in frames (default 256)")
+    p.add_argument("--tail", type=_nonneg_float, default=2.0, help="seconds rendered after the last event")
+    p.add_argument("--voices", type=_positive_int, default=64, help="polyphony (default 64)")
+    p.add_argument("--normalize", action="store_true", help="scale the result to a -1 dBFS peak")
+    p.add_argument("--lenient", action="store_true", help="render what can be read of a damaged MIDI file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("info", help="describe a MIDI file: tracks, channels, programs, tempo, polyphony")
+    p.add_argument("midi")
+    p.add_argument("--lenient", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_render(args) -> int:
+    from fmcore.render import demo_song_path, render_midi_to_file, DEFAULT_RATE
+    from fmcore.audiofile import BITS_TO_SUBTYPE
+    from pathlib import Path
+
+    midi = Path(args.midi) if args.midi else demo_song_path()
+    out = Path(args.output) if args.output else Path(midi.stem + ".wav")
+    show = not args.no_progress and sys.stderr.isatty()
+    report = render_midi_to_file(
+        midi, out, sample_rate=args.rate, subtype=BITS_TO_SUBTYPE[args.bits], patches=args.patch,
+        tail=args.tail, block=args.block, max_voices=args.voices, normalize=args.normalize,
+        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show)
+    for w in report.warnings:
+        print(f"fmcore: warning: {w}", file=sys.stderr)
+    print(f"{out}: {report.summary()}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from fmcore.midi.reader import read_midi
+    from fmcore.midi.info import format_info, song_info
+
+    song = read_midi(args.midi, lenient=args.lenient)
+    print(format_info(song_info(song), title=str(args.midi)))
+    for w in getattr(song, "warnings", []):
+        print(f"fmcore: warning: {args.midi}: {w}", file=sys.stderr)
+    return 0
