@@ -1,5 +1,5 @@
 # C-level interface of the FM engine: the compiled plan of a patch and the Synth.
-from libc.stdint cimport uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport uint8_t, int8_t, int32_t, uint32_t, int64_t, uint64_t, uintptr_t
 from libcpp.atomic cimport atomic
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
@@ -35,6 +35,8 @@ cdef struct OpPlan:
     int kls_left_curve         # 0 -lin, 1 -exp, 2 +exp, 3 +lin
     int kls_right_curve
     float ams
+    int dx7                    # DX7 laws (attack curve, level scaling, velocity), see eg_advance_op
+    float level_db             # 20*log10(level): the output level's share of the DX7 absolute level
 
 # A patch compiled for the audio thread: flat, fixed size, no pointers.
 cdef struct Plan:
@@ -56,6 +58,9 @@ cdef struct Plan:
     float lfo_pitch_cents
     float lfo_amp_db
     int lfo_sync
+    float lfo_phase0           # LFO phase (cycles) at a key-synced note-on
+    float lfo_hold             # seconds of no LFO before the delay ramp starts
+    int osc_sync               # 1: operator phases restart at note-on; 0: they run on
     float peg_cents[4]
     float peg_rate[4]          # cents per second
     int peg_active
@@ -137,6 +142,7 @@ cdef class SynthCore(Processor):
     cdef int32_t* v_chunk_left          # samples left in the voice's current control chunk
     cdef uint8_t* v_done                # carriers silent for good: retire at the chunk's end
     cdef uint64_t age_counter
+    cdef int64_t event_time             # absolute sample of the event being applied
     cdef int fade_len
     # block buffers
     cdef float* buf_l

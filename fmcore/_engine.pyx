@@ -17,6 +17,7 @@ events split the block at their exact frames.
 """
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.math cimport sin, exp2, pow, fabs, isfinite, M_PI, log10
+from libc.math cimport ceil
 from libc.string cimport memset, memcpy
 from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
@@ -128,6 +129,119 @@ cdef inline float curve_db(float depth, int curve, float octaves) noexcept nogil
     return depth * amount * (1.0 if curve >= 2 else -1.0)
 
 
+# ---- DX7 laws (as in MSFA, the emulation inside Dexed), used by operators with `dx7` set.
+# Levels there are counted in doublings of amplitude; EG level 99 with output level 99 is 15.
+DEF DX7_DOUBLING_DB = 6.020599913279624
+DEF DX7_TOP = 15.0
+DEF DX7_JUMP = 6.703125                 # 1716/256: an attack starts here at once (about -50 dB)
+DEF DX7_STEP_DB = 0.7525749891599529    # one output-level step = 1/8 doubling
+DEF DX7_KLS_DB_PER_DEPTH = 0.24177657   # -LIN/+LIN dB per octave per depth unit (329/4096 step per 3 keys)
+
+# velocity response (64 entries, velocity >> 1) and the exponential level-scaling curve (per 3 keys)
+cdef int DX7_VEL[64]
+cdef int DX7_EXP[33]
+for _i, _v in enumerate((0, 70, 86, 97, 106, 114, 121, 126, 132, 138, 142, 148, 152, 156, 160, 163, 166, 170,
+                         173, 174, 178, 181, 184, 186, 189, 190, 194, 196, 198, 200, 202, 205, 206, 209, 211,
+                         214, 216, 218, 220, 222, 224, 225, 227, 229, 230, 232, 233, 235, 237, 238, 240, 241,
+                         242, 243, 244, 246, 246, 248, 249, 250, 251, 252, 253, 254)):
+    DX7_VEL[_i] = _v
+for _i, _v in enumerate((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 14, 16, 19, 23, 27, 33, 39, 47, 56, 66, 80, 94, 110,
+                         126, 142, 158, 174, 190, 206, 222, 238, 250)):
+    DX7_EXP[_i] = _v
+
+
+cdef inline float dx7_velocity_db(int vel, int sens) noexcept nogil:
+    # level change in dB for `vel` at sensitivity 0..7 (slightly above 0 dB near velocity 100)
+    cdef int x = sens * (DX7_VEL[(vel if vel < 127 else 127) >> 1] - 239) + 7
+    x = (x >> 3) << 4                       # arithmetic shifts, as the integer original
+    return x * (DX7_STEP_DB / 32.0)
+
+
+cdef inline float dx7_curve_db(int group, float depth_db, int curve) noexcept nogil:
+    # keyboard level scaling for a group of 3 keys away from the break point, whole 0.75 dB steps
+    cdef int depth = <int>(depth_db / DX7_KLS_DB_PER_DEPTH + 0.5)
+    cdef int steps
+    if curve == 0 or curve == 3:
+        steps = (group * depth * 329) >> 12
+    else:
+        steps = (DX7_EXP[group if group < 32 else 32] * depth * 329) >> 15
+    return steps * DX7_STEP_DB * (1.0 if curve >= 2 else -1.0)
+
+
+cdef inline float dx7_scaling_db(const OpPlan* op, int note) noexcept nogil:
+    # the DX7 counts keys from 4 semitones above the break point, in groups of 3
+    cdef int offset = note - op.kls_break + 4
+    cdef float db
+    if offset >= 0:
+        db = dx7_curve_db((offset + 1) // 3, op.kls_right_db, op.kls_right_curve)
+    else:
+        db = dx7_curve_db((1 - offset) // 3, op.kls_left_db, op.kls_left_curve)
+    if db + op.level_db > 0.0:              # scaling cannot lift an operator above output level 99
+        db = -op.level_db
+    return db
+
+
+cdef inline int eg_advance_op(const OpPlan* op, int stage, float* db, double scale, double samples,
+                              float off) noexcept nogil:
+    """``eg_advance`` for an operator; with ``op.dx7`` a rising segment follows the DX7 attack.
+
+    The DX7 attack jumps to DX7_JUMP doublings of absolute level, then climbs at
+    (17 - level) times the segment's rate, slowing near the top; falls are linear
+    in dB as usual. ``off`` (velocity, scaling) plus ``op.level_db`` turn the
+    envelope's dB into the absolute level that sets the attack speed.
+    """
+    if not op.dx7:
+        return eg_advance(stage, db, op.env.level_db, op.env.rate, scale, samples)
+    cdef double t = samples, need, step, x, x_goal, x_target, f
+    cdef double absoff = off + op.level_db
+    cdef int seg
+    cdef float target
+    while stage != 3 and stage != 5:
+        seg = 3 if stage == 4 else stage
+        target = op.env.level_db[seg]
+        step = op.env.rate[seg] * scale
+        if target <= db[0]:
+            need = (db[0] - target) / step if step > 0 else 1e300
+            if need <= t:
+                db[0] = target
+                t -= need
+                stage = 3 if stage == 2 else (5 if stage == 4 else stage + 1)
+                continue
+            db[0] -= <float>(step * t)
+            break
+        # rising: work in absolute doublings x; the rate factor is constant between whole x
+        x = DX7_TOP + (db[0] + absoff) / DX7_DOUBLING_DB
+        x_target = DX7_TOP + (target + absoff) / DX7_DOUBLING_DB
+        if x < DX7_JUMP:
+            x = DX7_JUMP
+        step = step / DX7_DOUBLING_DB          # doublings per sample at factor 1
+        while x < x_target:
+            # the factor for the band (16 - f, 17 - f]; at a band's top the next band's
+            f = ceil(16.0 - x)
+            if f < 1.0:
+                f = 1.0
+            x_goal = 17.0 - f
+            if x_goal <= x:
+                x_goal = x_target
+            if x_goal > x_target:
+                x_goal = x_target
+            need = (x_goal - x) / (step * f) if step > 0 else 1e300
+            if need <= t:
+                x = x_goal
+                t -= need
+            else:
+                x += step * f * t
+                t = 0
+                break
+        if x >= x_target:
+            db[0] = target
+            stage = 3 if stage == 2 else (5 if stage == 4 else stage + 1)
+            continue
+        db[0] = <float>((x - DX7_TOP) * DX7_DOUBLING_DB - absoff)
+        break
+    return stage
+
+
 cdef class SynthCore(Processor):
     """A multi-timbral FM synthesizer: 16 parts (one per MIDI channel) sharing one voice pool.
 
@@ -193,10 +307,12 @@ cdef class SynthCore(Processor):
             raise MemoryError()
         memset(self.v_state, 0, ns)
         memset(self.v_fade, 0, ns * sizeof(int32_t))
+        memset(self.o_phase, 0, ns * MAX_OPS * sizeof(uint64_t))   # free-running oscillators start at 0
         self.bank = NULL
         self.buf_l = NULL
         self.buf_r = NULL
         self.age_counter = 0
+        self.event_time = 0
         cdef int c
         for c in range(N_PENDING):
             self.pending[c].store(0)
@@ -480,6 +596,9 @@ cdef class SynthCore(Processor):
         self.c_active.value.store(0)
         self._reset_parts()
         self._reclaim()
+        self.clock.reset()         # a reused engine renders exactly like a fresh one
+        self.event_time = 0
+        self.age_counter = 0
 
     def settle(self):
         """Jump every smoothed parameter to its target (for a deterministic offline start)."""
@@ -582,6 +701,7 @@ cdef class SynthCore(Processor):
         while True:
             # apply every event due at or before `pos`, block events and queued ones in frame order
             nxt = nframes
+            self.event_time = now + pos
             while True:
                 q = self.queue.front()
                 qf = -1
@@ -798,9 +918,10 @@ cdef class SynthCore(Processor):
         self.v_time[v] = 0
         self.v_rng[v] = (<uint32_t>2654435769u * <uint32_t>(self.age_counter + 1)) | 1
         if p.lfo_sync:
-            self.v_lfo_phase[v] = 0.0
+            self.v_lfo_phase[v] = p.lfo_phase0
         else:
-            self.v_lfo_phase[v] = (self.clock.now() / self.sample_rate * p.lfo_rate) % 1.0
+            # free-running: the phase a global LFO would have at this note's exact sample
+            self.v_lfo_phase[v] = (self.event_time / self.sample_rate * p.lfo_rate) % 1.0
         self.v_lfo_sh[v] = (xorshift(&self.v_rng[v]) >> 8) * (2.0 / 16777216.0) - 1.0
         self.v_peg_cents[v] = p.peg_cents[3]
         self.v_peg_stage[v] = 0
@@ -820,21 +941,25 @@ cdef class SynthCore(Processor):
         for k in range(p.n_ops):
             op = &p.op[k]
             o = k * ns + v
-            self.o_phase[o] = 0
+            if p.osc_sync:
+                self.o_phase[o] = 0
             if op.fixed:
                 self.o_base_inc[o] = op.fixed_hz * op.detune / self.sample_rate
             else:
                 self.o_base_inc[o] = op.ratio * op.detune * hz / self.sample_rate
-            off = -op.vel_db * (1.0 - vel / 127.0)
-            octaves = (note - op.kls_break) / 12.0
-            if octaves < 0:
-                off += curve_db(op.kls_left_db, op.kls_left_curve, -octaves)
+            if op.dx7:
+                off = dx7_velocity_db(vel, <int>(op.vel_db * (7.0 / VEL_RANGE_DB) + 0.5)) + dx7_scaling_db(op, note)
             else:
-                off += curve_db(op.kls_right_db, op.kls_right_curve, octaves)
+                off = -op.vel_db * (1.0 - vel / 127.0)
+                octaves = (note - op.kls_break) / 12.0
+                if octaves < 0:
+                    off += curve_db(op.kls_left_db, op.kls_left_curve, -octaves)
+                else:
+                    off += curve_db(op.kls_right_db, op.kls_right_curve, octaves)
             self.o_off_db[o] = off
             self.o_rate_mul[o] = <float>exp2(op.rate_scaling * (note - 60) / 12.0)
-            self.o_db[o] = op.env.level_db[3]
-            self.o_stage[o] = eg_advance(0, &self.o_db[o], op.env.level_db, op.env.rate, 0.0, 0)
+            self.o_db[o] = FLOOR if op.dx7 else op.env.level_db[3]    # a DX7 voice starts from silence
+            self.o_stage[o] = eg_advance_op(op, 0, &self.o_db[o], 0.0, 0, off)
             self.o_gain[o] = self._op_amp(p, k, self.o_db[o], off, 0.0)
             self.o_y1[o] = 0
             self.o_y2[o] = 0
@@ -895,8 +1020,10 @@ cdef class SynthCore(Processor):
         self.v_lfo_phase[v] = ph
         cdef float lfo = lfo_value(p.lfo_wave, ph, self.v_lfo_sh[v])
         cdef float ramp = 1.0
-        if p.lfo_delay > 0 and self.v_time[v] < p.lfo_delay:
-            ramp = <float>(self.v_time[v] / p.lfo_delay)
+        if self.v_time[v] < p.lfo_hold:
+            ramp = 0.0
+        elif p.lfo_delay > 0 and self.v_time[v] < p.lfo_hold + p.lfo_delay:
+            ramp = <float>((self.v_time[v] - p.lfo_hold) / p.lfo_delay)
         cdef float pitch_depth = (p.lfo_pitch_cents + part.modwheel * p.mw_pitch_cents
                                   + part.aftertouch * p.at_pitch_cents) * ramp
         cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db) * ramp
@@ -920,8 +1047,8 @@ cdef class SynthCore(Processor):
             if f > 0.49:
                 f = 0.49
             self.o_inc[o] = <uint64_t>(f * 18446744073709551616.0)
-            self.o_stage[o] = eg_advance(self.o_stage[o], &self.o_db[o], op.env.level_db, op.env.rate,
-                                         self.o_rate_mul[o] / sr, n)
+            self.o_stage[o] = eg_advance_op(op, self.o_stage[o], &self.o_db[o], self.o_rate_mul[o] / sr, n,
+                                            self.o_off_db[o])
             amp = self._op_amp(p, k, self.o_db[o], self.o_off_db[o], am_db * op.ams)
             self.o_dg[o] = (amp - self.o_gain[o]) * (1.0 / CHUNK)
             # a carrier is silent for good below the floor when not heading up again
@@ -1059,6 +1186,8 @@ def _compile_into(patch, uintptr_t dest):
         op.kls_left_curve = _CURVE_INDEX[ks.left_curve]
         op.kls_right_curve = _CURVE_INDEX[ks.right_curve]
         op.ams = o.ams
+        op.dx7 = o.dx7
+        op.level_db = 20.0 * log10(o.level) if o.level > 1e-5 else -100.0
     lfo = patch.lfo
     p.lfo_wave = _WAVE_INDEX[lfo.wave]
     p.lfo_rate = lfo.rate_hz
@@ -1066,6 +1195,9 @@ def _compile_into(patch, uintptr_t dest):
     p.lfo_pitch_cents = lfo.pitch_depth_cents
     p.lfo_amp_db = lfo.amp_depth_db
     p.lfo_sync = lfo.key_sync
+    p.lfo_phase0 = lfo.start_phase
+    p.lfo_hold = lfo.hold_s
+    p.osc_sync = patch.osc_key_sync
     peg = patch.pitch_env
     for i, (lv, rt) in enumerate(zip(peg.levels_cents, peg.rates_cents())):
         p.peg_cents[i] = lv
