@@ -1,0 +1,158 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, auto_pickle=False
+"""Reverb: pre-delay, four input allpass diffusers, an 8-line feedback delay network.
+
+The network's feedback matrix is a scaled 8x8 Hadamard matrix (orthogonal,
+so lossless, applied as a fast Walsh-Hadamard transform: 24 additions). Each
+line ``i`` of length ``m_i`` samples carries the gain ``10**(-3 m_i / (fs T60))``,
+so every path through the network loses 60 dB in ``decay`` seconds: the
+energy decay of the impulse response has the RT60 that was asked for
+(tests/test_fx.py measures it by Schroeder backward integration).
+
+``damping`` adds a one-pole low-pass with unity DC gain in each loop, so high
+frequencies die sooner while the low-frequency RT60 stays at ``decay``.
+``size`` scales the line lengths (x0.4 .. x1.5). Input is the mono sum; the
+two outputs are different sign combinations of the lines (decorrelated stereo).
+"""
+from libc.math cimport pow, lround
+from fmcore_rt.params cimport AtomicParams
+from fmcore.fx.base cimport Effect
+from fmcore.fx.dsp cimport (DelayLine, delay_alloc, delay_free, delay_clear,
+                            delay_push, delay_read, delay_read_frac)
+
+# line lengths at size 1 (ms): spread, mutually incommensurate
+cdef double BASE_MS[8]
+BASE_MS[:] = [31.3, 37.9, 43.1, 47.9, 53.3, 59.1, 67.7, 73.1]
+cdef double DIFF_MS[4]
+DIFF_MS[:] = [4.77, 3.59, 2.93, 1.87]
+cdef double DIFF_G = 0.6
+cdef double MAX_SCALE = 1.5
+cdef double MAX_PRE_MS = 250.0
+# output sign patterns (rows of a Hadamard matrix orthogonal to each other)
+cdef double SIGN_L[8]
+SIGN_L[:] = [1, -1, 1, -1, 1, -1, 1, -1]
+cdef double SIGN_R[8]
+SIGN_R[:] = [1, 1, -1, -1, 1, 1, -1, -1]
+cdef double SIGN_IN[8]
+SIGN_IN[:] = [1, 1, 1, 1, -1, -1, -1, -1]
+
+
+cdef inline double scale_of(float size) noexcept nogil:
+    return 0.4 + (MAX_SCALE - 0.4) * size
+
+
+cdef class Reverb(Effect):
+    """FDN reverb: ``decay`` (RT60 s), ``size``, ``damping``, ``predelay_ms``, ``mix``."""
+
+    def __cinit__(self, *args, **kwargs):
+        cdef int j
+        self.pre.buf = NULL
+        for j in range(FDN_N):
+            self.line[j].buf = NULL
+        for j in range(N_DIFFUSERS):
+            self.diff[j].buf = NULL
+
+    def __init__(self, AtomicParams params not None, str name="reverb"):
+        Effect.__init__(self, params, name)
+        self.i_decay = self._add("decay", 0.1, 20, 2.0, "s", 0.05)
+        self.i_size = self._add("size", 0, 1, 0.5, "", 0.05)
+        self.i_damp = self._add("damping", 0, 1, 0.3, "")
+        self.i_pre = self._add("predelay_ms", 0, MAX_PRE_MS, 10, "ms", 0.05)
+        self.i_mix = self._add("mix", 0, 1, 0.25, "")
+
+    def __dealloc__(self):
+        cdef int j
+        delay_free(&self.pre)
+        for j in range(FDN_N):
+            delay_free(&self.line[j])
+        for j in range(N_DIFFUSERS):
+            delay_free(&self.diff[j])
+
+    cdef int prepare_c(self, double sample_rate, int max_block) except -1:
+        Effect.prepare_c(self, sample_rate, max_block)
+        cdef double ms = 0.001 * sample_rate
+        cdef int j
+        delay_alloc(&self.pre, <long>(MAX_PRE_MS * ms) + 4)
+        for j in range(FDN_N):
+            delay_alloc(&self.line[j], <long>(BASE_MS[j] * MAX_SCALE * ms) + 4)
+        for j in range(N_DIFFUSERS):
+            self.diff_len[j] = <int>lround(DIFF_MS[j] * ms)
+            if self.diff_len[j] < 1:
+                self.diff_len[j] = 1
+            delay_alloc(&self.diff[j], self.diff_len[j] + 2)
+        self.cached_size = -1.0
+        self.cached_decay = -1.0
+        self.clear()
+        return 0
+
+    cdef void clear(self) noexcept nogil:
+        cdef int j
+        delay_clear(&self.pre)
+        for j in range(FDN_N):
+            delay_clear(&self.line[j])
+            self.lp[j] = 0.0
+        for j in range(N_DIFFUSERS):
+            delay_clear(&self.diff[j])
+
+    cdef void _configure(self, float size, float decay) noexcept nogil:
+        # integer line lengths, and the loss that gives each line the same decay rate
+        cdef double ms = 0.001 * self.sample_rate
+        cdef double s = scale_of(size)
+        cdef int j
+        for j in range(FDN_N):
+            self.length[j] = <int>lround(BASE_MS[j] * s * ms)
+            if self.length[j] < 1:
+                self.length[j] = 1
+            self.gain[j] = pow(10.0, -3.0 * self.length[j] / (self.sample_rate * decay))
+        self.cached_size = size
+        self.cached_decay = decay
+
+    cdef void process(self, float* left, float* right, int nframes) noexcept nogil:
+        cdef float size = self.params.end(self.i_size), decay = self.params.end(self.i_decay)
+        if size != self.cached_size or decay != self.cached_decay:
+            self._configure(size, decay)
+        cdef double ms = 0.001 * self.sample_rate
+        cdef double o[8]
+        cdef double h[8]
+        cdef double x, d, v, a, t0, t1, wl, wr
+        cdef float mix, xl, xr
+        cdef int i, j, step, k
+        for i in range(nframes):
+            xl = left[i]
+            xr = right[i]
+            mix = self.params.at(self.i_mix, i)
+            a = 0.9 * self.params.at(self.i_damp, i)
+            # pre-delay (read after the push: 0 ms is no delay)
+            delay_push(&self.pre, 0.5 * (xl + xr))
+            x = delay_read_frac(&self.pre, self.params.at(self.i_pre, i) * ms + 1.0)
+            # diffusion: Schroeder allpasses v = x + g v[n-M], y = v[n-M] - g v
+            for j in range(N_DIFFUSERS):
+                d = delay_read(&self.diff[j], self.diff_len[j])
+                v = x + DIFF_G * d
+                delay_push(&self.diff[j], <float>v)
+                x = d - DIFF_G * v
+            # network: read, damp, attenuate, mix (Hadamard), write back
+            wl = 0.0
+            wr = 0.0
+            for j in range(FDN_N):
+                o[j] = delay_read(&self.line[j], self.length[j])
+                wl += SIGN_L[j] * o[j]
+                wr += SIGN_R[j] * o[j]
+                self.lp[j] = o[j] + a * (self.lp[j] - o[j])
+                h[j] = self.lp[j] * self.gain[j]
+            step = 1
+            while step < FDN_N:
+                j = 0
+                while j < FDN_N:
+                    for k in range(j, j + step):
+                        t0 = h[k]
+                        t1 = h[k + step]
+                        h[k] = t0 + t1
+                        h[k + step] = t0 - t1
+                    j += 2 * step
+                step *= 2
+            for j in range(FDN_N):
+                delay_push(&self.line[j], <float>(h[j] * 0.35355339059327373 + SIGN_IN[j] * 0.5 * x))
+            wl *= 0.35355339059327373
+            wr *= 0.35355339059327373
+            left[i] = (1.0 - mix) * xl + mix * <float>wl
+            right[i] = (1.0 - mix) * xr + mix * <float>wr
