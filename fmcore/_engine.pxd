@@ -5,6 +5,7 @@ from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64
+from fmcore.fx.chain cimport FxChain
 
 cdef enum:
     MAX_OPS = 12
@@ -98,6 +99,7 @@ cdef class SynthCore(Processor):
     cdef readonly int max_voices
     cdef int nslots                     # max_voices + slots for voices fading out after a steal
     cdef readonly AtomicParams params
+    cdef readonly FxChain fx            # effects on the synth's output, parameters in `params`
     cdef SpscQueue queue
     cdef object _push_lock
     # plans: control thread publishes, audio thread adopts and retires

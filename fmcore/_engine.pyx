@@ -26,6 +26,7 @@ from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
+from fmcore.fx.chain cimport FxChain
 
 import threading
 import numpy as np
@@ -333,6 +334,7 @@ cdef class SynthCore(Processor):
         for i in range(MAX_OPS):
             self.p_op_detune[i] = self.params.add(f"op{i + 1}.detune_cents", -100.0, 100.0, 0.0, "cents", 0.02)
         _compile_into(Patch(), <uintptr_t>self.default_plan)
+        self.fx = FxChain(self.params)
         self.prepare(sample_rate, max_block)
 
     def __dealloc__(self):
@@ -388,6 +390,8 @@ cdef class SynthCore(Processor):
         if self.buf_l == NULL or self.buf_r == NULL:
             raise MemoryError()
         self.params.prepare(sample_rate)
+        if self.fx is not None:
+            self.fx.prepare_c(sample_rate, max_block)
         self.fade_len = max(1, <int>(0.002 * sample_rate))
         return 0
 
@@ -596,6 +600,7 @@ cdef class SynthCore(Processor):
         self.c_active.value.store(0)
         self._reset_parts()
         self._reclaim()
+        self.fx.reset()
         self.clock.reset()         # a reused engine renders exactly like a fresh one
         self.event_time = 0
         self.age_counter = 0
@@ -730,18 +735,21 @@ cdef class SynthCore(Processor):
                 pos = nxt
             if pos >= nframes:
                 break
-        # master gain (smoothed per sample) and a finite, bounded output
+        # master gain (smoothed per sample), then the effects, whose limiter has the last word
         cdef float g, l, r
         for i in range(nframes):
             g = self.params.at(self.p_gain, i)
-            l = self.buf_l[i] * g
-            r = self.buf_r[i] * g
+            self.buf_l[i] *= g
+            self.buf_r[i] *= g
+        self.fx.process(self.buf_l, self.buf_r, nframes)
+        for i in range(nframes):
+            # always finite and bounded, whatever a patch or a parameter did
+            l = self.buf_l[i]
+            r = self.buf_r[i]
             if not (l > -64.0 and l < 64.0):
-                l = 0.0 if l != l else (64.0 if l > 0 else -64.0)
+                self.buf_l[i] = 0.0 if l != l else (64.0 if l > 0 else -64.0)
             if not (r > -64.0 and r < 64.0):
-                r = 0.0 if r != r else (64.0 if r > 0 else -64.0)
-            self.buf_l[i] = l
-            self.buf_r[i] = r
+                self.buf_r[i] = 0.0 if r != r else (64.0 if r > 0 else -64.0)
         if nchannels == 1:
             for i in range(nframes):
                 out[0][i] = 0.5 * (self.buf_l[i] + self.buf_r[i])

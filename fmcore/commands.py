@@ -41,14 +41,41 @@ def register(sub) -> None:
     p.add_argument("--tail", type=_nonneg_float, default=2.0, help="seconds rendered after the last event")
     p.add_argument("--voices", type=_positive_int, default=64, help="polyphony (default 64)")
     p.add_argument("--normalize", action="store_true", help="scale the result to a -1 dBFS peak")
+    p.add_argument("--limit", action="store_true", help="output limiter: peaks never above -1 dBFS")
     p.add_argument("--lenient", action="store_true", help="render what can be read of a damaged MIDI file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("validate", help="run the synth through a stress workload under the real-time checker")
+    p.add_argument("--block", type=_positive_int, default=64, help="block size in frames (default 64)")
+    p.add_argument("--voices", type=_positive_int, default=16, help="polyphony (default 16)")
+    p.add_argument("--seconds", type=_nonneg_float, default=30.0, help="seconds of audio (default 30)")
+    p.add_argument("--rate", type=_positive_int, default=48000, help="sample rate (default 48000)")
+    p.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
+    p.add_argument("--no-preload", action="store_true", help="do not re-run under the checker (timing only)")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("info", help="describe a MIDI file: tracks, channels, programs, tempo, polyphony")
     p.add_argument("midi")
     p.add_argument("--lenient", action="store_true")
     p.set_defaults(func=cmd_info)
+
+
+def cmd_validate(args) -> int:
+    import os
+    import subprocess
+
+    from fmcore_rt import rtcheck
+
+    if not rtcheck.available() and not args.no_preload:
+        # re-run this command with the checker preloaded, so violations are counted
+        env = rtcheck.preload_env(dict(os.environ))
+        return subprocess.call([sys.executable, "-m", "fmcore.cli", *sys.argv[1:]], env=env)
+    from fmcore.validation import validate_synth
+
+    report = validate_synth(args.rate, args.block, args.voices, args.seconds, args.seed)
+    print(report.table())
+    return 0 if report.ok else 1
 
 
 def cmd_render(args) -> int:
@@ -62,7 +89,7 @@ def cmd_render(args) -> int:
     report = render_midi_to_file(
         midi, out, sample_rate=args.rate, subtype=BITS_TO_SUBTYPE[args.bits], patches=args.patch,
         tail=args.tail, block=args.block, max_voices=args.voices, normalize=args.normalize,
-        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show)
+        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit)
     for w in report.warnings:
         print(f"fmcore: warning: {w}", file=sys.stderr)
     print(f"{out}: {report.summary()}")

@@ -128,7 +128,7 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
-            params=None):
+            params=None, limit=False):
     from fmcore.midi import read_midi
     from fmcore.synth import Synth
 
@@ -141,6 +141,12 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
     setup_synth(synth, patches, strict_sysex=strict_sysex)
     if params:
         synth.params.set_many(params)
+    if song.tempo_map:
+        synth.params["fx.tempo_bpm"] = min(300.0, max(20.0, 60_000_000 / song.tempo_map[0][1]))
+    if limit:
+        # the output limiter of the effects chain: a dense file never exceeds -1 dBFS
+        synth.params["fx.limiter.ceiling_db"] = -1.0
+        synth.fx.enable("limiter")
     synth.settle()
     ev = song_events(song, sample_rate)
     total = int(round((song.duration_seconds + tail) * sample_rate))
@@ -189,30 +195,32 @@ def _finish(audio: np.ndarray, report: RenderReport, normalize: bool) -> np.ndar
 
 def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patches=None, tail: float = DEFAULT_TAIL,
                 block: int = DEFAULT_BLOCK, max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                strict_sysex: bool = True, progress=None, synth=None, params=None) -> np.ndarray:
+                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False) -> np.ndarray:
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
     ``patches`` as in ``setup_synth`` (default: the built-in bank). ``tail``
     seconds are rendered after the last event. ``normalize`` scales the peak
-    to -1 dBFS. ``synth`` reuses an engine (reset first); ``params`` are
-    parameter overrides (``{"master.gain": 0.8}``).
+    to -1 dBFS; ``limit`` turns on the effects chain's output limiter (ceiling
+    -1 dBFS) so a dense file never clips. ``synth`` reuses an engine (reset
+    first); ``params`` are parameter overrides (``{"master.gain": 0.8}``).
     """
     audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                            synth, params)
+                            synth, params, limit)
     return _finish(audio, report, normalize)
 
 
 def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_rate: int = DEFAULT_RATE,
                         subtype: str = "PCM_24", patches=None, tail: float = DEFAULT_TAIL, block: int = DEFAULT_BLOCK,
                         max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                        strict_sysex: bool = True, progress=None) -> RenderReport:
+                        strict_sysex: bool = True, progress=None, limit: bool = False) -> RenderReport:
     """Render a MIDI file to WAV or FLAC (by suffix), written atomically; returns a ``RenderReport``.
 
     The output format is checked before any work, and nothing is written if
     reading or rendering fails.
     """
     format_for(out, subtype)
-    audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress)
+    audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
+                            limit=limit)
     audio = _finish(audio, report, normalize)
     write_atomic(out, audio, sample_rate, subtype)
     return report
