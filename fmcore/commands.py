@@ -55,6 +55,17 @@ def register(sub) -> None:
     p.add_argument("--no-preload", action="store_true", help="do not re-run under the checker (timing only)")
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser("batch", help="render a JSON Lines manifest of jobs on every core or on Ray")
+    p.add_argument("manifest", help="JSON Lines: one job per line (see fmcore.batch)")
+    p.add_argument("--workers", type=_positive_int, default=None, help="parallel workers (default: cores)")
+    p.add_argument("--backend", choices=["threads", "ray"], default="threads")
+    p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster")
+    p.add_argument("--out-dir", default=None, help="directory for relative outputs (default: the manifest's)")
+    p.add_argument("--results", default=None, help="results file (default: <out-dir>/results.jsonl)")
+    p.add_argument("--metadata", action="store_true", help="write each job's patch vector into the results")
+    p.add_argument("--no-resume", action="store_true", help="render jobs whose output already exists")
+    p.set_defaults(func=cmd_batch)
+
     p = sub.add_parser("info", help="describe a MIDI file: tracks, channels, programs, tempo, polyphony")
     p.add_argument("midi")
     p.add_argument("--lenient", action="store_true")
@@ -76,6 +87,25 @@ def cmd_validate(args) -> int:
     report = validate_synth(args.rate, args.block, args.voices, args.seconds, args.seed)
     print(report.table())
     return 0 if report.ok else 1
+
+
+def cmd_batch(args) -> int:
+    from fmcore.batch import read_manifest, render_jobs
+
+    jobs, bad = read_manifest(args.manifest, args.out_dir)
+    for _, err in bad:
+        print(f"fmcore: error: {err}", file=sys.stderr)
+    summary = render_jobs(jobs, workers=args.workers, backend=args.backend, out_dir=args.out_dir or
+                          str(__import__("pathlib").Path(args.manifest).resolve().parent),
+                          results=args.results, metadata=args.metadata, progress=sys.stderr.isatty(),
+                          ray_address=args.ray_address, resume=not args.no_resume)
+    for r in summary.records:
+        if r["status"] == "failed":
+            print(f"fmcore: job {r['id']} failed: {r['error']}", file=sys.stderr)
+    failed = summary.failed + len(bad)
+    print(summary.line() + (f" ({len(bad)} unreadable manifest lines)" if bad else ""))
+    print(f"results: {summary.results_path}")
+    return 1 if failed else 0
 
 
 def cmd_render(args) -> int:
