@@ -37,7 +37,7 @@ def test_note_jobs_match_a_direct_render(tmp_path):
     m = write_manifest(tmp_path, note_jobs(4))
     jobs, bad = read_manifest(m)
     assert bad == [] and len(jobs) == 4
-    summary = render_jobs(jobs, workers=2)
+    summary = render_jobs(jobs, workers=2, results=tmp_path / "results.jsonl")
     assert (summary.done, summary.failed, summary.skipped) == (4, 0, 0)
     for j in jobs:
         s = fmcore.Synth(48000, max_voices=16, max_block=256)
