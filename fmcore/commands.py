@@ -66,6 +66,14 @@ def register(sub) -> None:
     p.add_argument("--no-resume", action="store_true", help="render jobs whose output already exists")
     p.set_defaults(func=cmd_batch)
 
+    p = sub.add_parser("bank", help="DX7 SysEx banks")
+    bank_sub = p.add_subparsers(dest="bank_command", metavar="ACTION")
+    bank_sub.required = True
+    q = bank_sub.add_parser("list", help="the 32 voice names of a DX7 bank with their algorithms")
+    q.add_argument("bank", help="a 32-voice DX7 bulk dump (.syx)")
+    q.add_argument("--ignore-checksum", action="store_true", help="load a bank whose checksum is wrong")
+    q.set_defaults(func=cmd_bank_list)
+
     p = sub.add_parser("info", help="describe a MIDI file: tracks, channels, programs, tempo, polyphony")
     p.add_argument("midi")
     p.add_argument("--lenient", action="store_true")
@@ -106,6 +114,18 @@ def cmd_batch(args) -> int:
     print(summary.line() + (f" ({len(bad)} unreadable manifest lines)" if bad else ""))
     print(f"results: {summary.results_path}")
     return 1 if failed else 0
+
+
+def cmd_bank_list(args) -> int:
+    from fmcore.dx7 import load_bank
+
+    bank = load_bank(args.bank, strict=not args.ignore_checksum)
+    print(f"{args.bank}: 32 voices")
+    for number, name, algorithm in bank.rows():
+        print(f"  {number:2d}  {name:<10}  algorithm {algorithm:2d}")
+    for finding in getattr(bank, "report", None) or []:
+        print(f"fmcore: warning: {finding}", file=sys.stderr)
+    return 0
 
 
 def cmd_render(args) -> int:
