@@ -11,7 +11,7 @@ PY     := $(VENV)/bin/python
 SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' 2>/dev/null | grep -v '\.cpp$$')
 # Debian packages: PortAudio headers for PyAudio and the native stream, JACK's
 # dummy server for the live tests, libsndfile comes inside the soundfile wheel.
-APT_PACKAGES := portaudio19-dev
+APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev
 
 .PHONY: demo test bench sysdeps clean
 
