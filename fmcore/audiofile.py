@@ -7,10 +7,11 @@ never leaves a partial file under the requested name.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from fmcore.atomicfile import atomic_path
 
 #: command-line ``--bits`` values and the libsndfile subtypes they select
 BITS_TO_SUBTYPE = {"16": "PCM_16", "24": "PCM_24", "32": "PCM_32", "32f": "FLOAT"}
@@ -48,18 +49,8 @@ def write_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, s
     fmt, subtype = format_for(dest, subtype)
     if audio.ndim != 2:
         raise ValueError("audio must be shaped (channels, frames)")
-    directory = dest.parent if str(dest.parent) else Path(".")
-    if not directory.is_dir():
-        raise AudioFileError(f"{dest}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part" + dest.suffix, dir=directory)
-    os.close(fd)
-    try:
+    if not (dest.parent if str(dest.parent) else Path(".")).is_dir():
+        raise AudioFileError(f"{dest}: directory {dest.parent} does not exist")
+    with atomic_path(dest, dest.suffix) as tmp:
         sf.write(tmp, np.ascontiguousarray(audio.T), int(sample_rate), subtype=subtype, format=fmt)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return dest

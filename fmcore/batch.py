@@ -401,11 +401,9 @@ def render_jobs(jobs: Iterable[Job | dict], workers: int | None = None, backend:
     records.sort(key=lambda r: r["index"])
     results_path = Path(results) if results else out / "results.jsonl"
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = results_path.with_name(f".{results_path.name}.part")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, sort_keys=True) + "\n")
-    os.replace(tmp, results_path)
+    from fmcore.atomicfile import write_text
+
+    write_text(results_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
     count = {s: sum(1 for r in records if r["status"] == s) for s in ("done", "skipped", "failed")}
     return BatchSummary(jobs=len(records), done=count["done"], skipped=count["skipped"], failed=count["failed"],
                         audio_seconds=sum(r.get("audio_seconds", 0.0) for r in records), wall_seconds=wall,

@@ -17,7 +17,6 @@ is one line starting with the file's path (or ``<bytes>``).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,39 +261,12 @@ def bank_to_sysex(voices: Sequence[Dx7Voice], channel: int = 0) -> bytes:
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
     so a failure never leaves a partial file under that name."""
+    from fmcore.atomicfile import write_bytes
+
     dest = Path(path)
-    directory = dest.parent
-    if not directory.is_dir():
-        raise SysexError(f"{dest}: directory {directory} does not exist")
-    # mkstemp makes the file 0600; give it the mode a plain open() would have (or keep the old one).
-    mode = dest.stat().st_mode & 0o777 if dest.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return dest
-
-
-def _umask() -> int:
-    # Read it without setting it (os.umask would change it for every thread for a moment).
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
+    if not dest.parent.is_dir():
+        raise SysexError(f"{dest}: directory {dest.parent} does not exist")
+    return write_bytes(dest, data)
 
 
 # --------------------------------------------------------------------------------------------
