@@ -980,7 +980,7 @@ cdef class SynthCore(Processor):
         if db <= FLOOR:
             return 0.0
         cdef float total = db + off - am_db
-        if total > 12.0:
+        if total > 12.0 and not p.op[k].dx7:      # DX7 offsets are capped at output level 99 instead
             total = 12.0
         return p.op[k].level * self.params.end(self.p_op_level[k]) * fm_db_to_amp(total)
 

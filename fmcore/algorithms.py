@@ -11,10 +11,10 @@ import math
 
 from fmcore.graph import Graph, GraphError
 
-# Modulation index of a full-level DX7 modulator, in radians: the reference
-# emulation adds a modulator's full-scale output to the phase as one whole
-# cycle, so a level-99 modulator deviates its carrier by 2*pi.
-DX7_FULL_INDEX = 2.0 * math.pi
+# Modulation index of a full-level DX7 modulator, in radians: an operator at output
+# level 99 and envelope level 99 swings its target's phase by 4*pi (measured against the
+# reference emulation's renders in fmcore.dx7.model; 2*pi and 8*pi both match worse).
+DX7_FULL_INDEX = 4.0 * math.pi
 
 # (edges, carriers, feedback edge) per algorithm, from the DX7 algorithm chart.
 _CHART: tuple[tuple[tuple[tuple[int, int], ...], tuple[int, ...], tuple[int, int]], ...] = (

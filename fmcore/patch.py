@@ -148,6 +148,10 @@ class Operator:
     rate_scaling: float = 0.0          # 0..1: envelope rates x 2**(rate_scaling * octaves above C3)
     level_scaling: KeyScaling = field(default_factory=KeyScaling)
     ams: float = 0.0                   # 0..1: share of the LFO's amplitude depth applied
+    # DX7 laws (fmcore.dx7): attack that jumps to -50 dB absolute and slows near the top, keyboard
+    # scaling in 3-key groups (breakpoint + 4) with the DX7 exp curve, the DX7 velocity curve
+    # (velocity_sens x 7 = sensitivity 0..7). Absolute level = envelope dB + 20*log10(level).
+    dx7: bool = False
 
     def validate(self, where: str) -> None:
         self.ratio = _num(f"{where}.ratio", self.ratio, 0.0, 64.0)
@@ -158,6 +162,8 @@ class Operator:
         self.velocity_sens = _num(f"{where}.velocity_sens", self.velocity_sens, 0.0, 1.0)
         self.rate_scaling = _num(f"{where}.rate_scaling", self.rate_scaling, 0.0, 1.0)
         self.ams = _num(f"{where}.ams", self.ams, 0.0, 1.0)
+        if not isinstance(self.dx7, bool):
+            raise PatchError(f"{where}.dx7: expected true or false, got {self.dx7!r}")
         self.env.validate(f"{where}.env")
         self.level_scaling.validate(f"{where}.level_scaling")
 
@@ -183,6 +189,8 @@ class Lfo:
     pitch_depth_cents: float = 0.0
     amp_depth_db: float = 0.0
     key_sync: bool = True
+    start_phase: float = 0.0           # cycles: where a key-synced LFO starts
+    hold_s: float = 0.0                # seconds of no LFO before the delay ramp (the DX7's delay)
 
     def validate(self, where: str = "lfo") -> None:
         if self.wave not in LFO_WAVES:
@@ -191,6 +199,8 @@ class Lfo:
         self.delay_s = _num(f"{where}.delay_s", self.delay_s, 0.0, 30.0)
         self.pitch_depth_cents = _num(f"{where}.pitch_depth_cents", self.pitch_depth_cents, 0.0, 4800.0)
         self.amp_depth_db = _num(f"{where}.amp_depth_db", self.amp_depth_db, 0.0, 96.0)
+        self.start_phase = _num(f"{where}.start_phase", self.start_phase, 0.0, 1.0)
+        self.hold_s = _num(f"{where}.hold_s", self.hold_s, 0.0, 30.0)
         if not isinstance(self.key_sync, bool):
             raise PatchError(f"{where}.key_sync: expected true or false, got {self.key_sync!r}")
 
@@ -258,6 +268,7 @@ class Patch:
     transpose: int = 0                 # semitones
     bend_range: float = 2.0            # semitones, each way
     gain_db: float = 0.0               # patch volume
+    osc_key_sync: bool = True          # operator phases restart at each note (else they run on)
 
     # ---- construction -------------------------------------------------------
 
@@ -304,12 +315,9 @@ class Patch:
     def save(self, path: str | os.PathLike) -> None:
         """Write the patch as JSON (atomically: a temporary file renamed into place)."""
         self.validate()
-        path = os.fspath(path)
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
+        from fmcore.atomicfile import write_text
+
+        write_text(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     # ---- checks ---------------------------------------------------------------
 
@@ -338,6 +346,8 @@ class Patch:
         self.transpose = int(_num("patch.transpose", self.transpose, -48, 48))
         self.bend_range = _num("patch.bend_range", self.bend_range, 0.0, 48.0)
         self.gain_db = _num("patch.gain_db", self.gain_db, -96.0, 24.0)
+        if not isinstance(self.osc_key_sync, bool):
+            raise PatchError(f"patch.osc_key_sync: expected true or false, got {self.osc_key_sync!r}")
         try:
             return self.graph.compile()
         except GraphError as e:

@@ -242,6 +242,12 @@ class Dx7Voice:
 
         write_atomic(path, self.to_sysex(channel))
 
+    def to_patch(self, ref_note: int = 60):
+        """This voice as an engine ``fmcore.Patch`` (see :func:`fmcore.dx7.model.voice_to_patch`)."""
+        from fmcore.dx7.model import voice_to_patch  # model imports this module
+
+        return voice_to_patch(self, ref_note)
+
 
 class Bank(Sequence[Dx7Voice]):
     """The 32 voices of a DX7 bank, voice 1 at index 0.
@@ -319,6 +325,12 @@ class Bank(Sequence[Dx7Voice]):
         from fmcore.dx7.sysex import write_atomic
 
         write_atomic(path, self.to_sysex(channel))
+
+    def to_patches(self, ref_note: int = 60) -> list:
+        """The 32 voices as engine ``fmcore.Patch``es, voice 1 first."""
+        from fmcore.dx7.model import bank_to_patches
+
+        return bank_to_patches(self._voices, ref_note)
 
 
 # -- helpers ----------------------------------------------------------------------------------
