@@ -35,6 +35,9 @@ DOUBLING_DB = 20.0 * math.log10(2.0)
 STEP_DB = DOUBLING_DB / 8.0
 #: Keyboard level scaling, -LIN/+LIN: dB per octave per unit of depth (329/4096 step per 3 keys).
 KLS_DB_PER_DEPTH = 4.0 * 329.0 / 4096.0 * STEP_DB
+#: Patch gain of a DX7 voice: a factory voice at velocity 100 peaks about 6 dB above the
+#: built-in bank's patches, so a bank played on every channel of a song would clip.
+DX7_GAIN_DB = -6.0
 #: Phase swing, in radians, of a modulator at EG level 99 and output level 99.
 FULL_INDEX = DX7_FULL_INDEX
 #: The DX7's EG/LFO clocks are defined at this rate in the reference (times do not depend on it).
@@ -198,7 +201,8 @@ def voice_to_patch(voice: Dx7Voice, ref_note: int = 60) -> Patch:
     graph = algorithm(voice.algorithm_number, index=FULL_INDEX, feedback=feedback_radians(voice.feedback))
     patch = Patch.from_graph(graph, ops, name=voice.display_name, lfo=lfo,
                              pitch_env=PitchEnvelope(levels_cents=peg_levels, rates=peg_rates),
-                             controllers=controllers, transpose=transpose, osc_key_sync=bool(voice.osc_key_sync))
+                             controllers=controllers, transpose=transpose, osc_key_sync=bool(voice.osc_key_sync),
+                             gain_db=DX7_GAIN_DB)
     patch.validate()
     return patch
 
