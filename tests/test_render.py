@@ -176,3 +176,18 @@ def test_reused_engine_renders_like_a_fresh_one():
     again = fmcore.render_midi(demo_song_path(), synth=s, tail=0.5)
     fresh = fmcore.render_midi(demo_song_path(), tail=0.5)
     assert np.array_equal(first, again) and np.array_equal(again, fresh)
+
+
+def test_cli_dx7_bank_patches(tmp_path):
+    syx = DATA.parent / "syx"
+    r = run_cli("render", "-o", tmp_path / "v11.wav", "--patch", f"{syx / 'dx7-rom1a_eurorack.syx'}:11", "--tail", "0.2")
+    assert r.returncode == 0, r.stderr
+    x, _ = sf.read(tmp_path / "v11.wav")
+    assert np.abs(x).max() > 0.05
+    bad = syx / "dx7-rom1a-bad-checksum_msfa.syx"
+    r = run_cli("render", "-o", tmp_path / "bad.wav", "--patch", f"{bad}:1")
+    assert r.returncode == 2 and "checksum" in r.stderr and not (tmp_path / "bad.wav").exists()
+    r = run_cli("render", "-o", tmp_path / "ok.wav", "--patch", f"{bad}:1", "--ignore-checksum", "--tail", "0.2")
+    assert r.returncode == 0 and (tmp_path / "ok.wav").exists()
+    r = run_cli("bank", "list", syx / "dx7-rom1a_eurorack.syx")
+    assert r.returncode == 0 and "E.PIANO 1" in r.stdout and "algorithm  5" in r.stdout
