@@ -94,6 +94,7 @@ cdef struct PartState:
     float expression           # CC11 as 0..1
     float pan                  # -1..1
     bint sustain
+    int64_t t0                 # sample of the part's first note since reset (-1: none yet)
 
 cdef class SynthCore(Processor):
     cdef readonly int max_voices

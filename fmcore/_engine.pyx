@@ -408,6 +408,7 @@ cdef class SynthCore(Processor):
             self.part[c].expression = 1.0
             self.part[c].pan = 0.0
             self.part[c].sustain = False
+            self.part[c].t0 = -1
 
     cdef int _reclaim(self) except -1:
         # Free the plans the audio thread has retired (control thread only).
@@ -928,8 +929,11 @@ cdef class SynthCore(Processor):
         if p.lfo_sync:
             self.v_lfo_phase[v] = p.lfo_phase0
         else:
-            # free-running: the phase a global LFO would have at this note's exact sample
-            self.v_lfo_phase[v] = (self.event_time / self.sample_rate * p.lfo_rate) % 1.0
+            # free-running: the phase of a part LFO that started with the part's first note, so
+            # the sound does not depend on when playback started (live pre-roll, block sizes)
+            if self.part[ch].t0 < 0:
+                self.part[ch].t0 = self.event_time
+            self.v_lfo_phase[v] = ((self.event_time - self.part[ch].t0) / self.sample_rate * p.lfo_rate) % 1.0
         self.v_lfo_sh[v] = (xorshift(&self.v_rng[v]) >> 8) * (2.0 / 16777216.0) - 1.0
         self.v_peg_cents[v] = p.peg_cents[3]
         self.v_peg_stage[v] = 0

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     commands.register(sub)
+    from fmcore import live_commands
+
+    live_commands.register(sub)
     return parser
 
 

@@ -109,6 +109,30 @@ def song_events(song, sample_rate: int) -> np.ndarray:
     return ev[["sample", "status", "data1", "data2"]]
 
 
+def prepare_song(synth, midi, patches=None, lenient: bool = False, strict_sysex: bool = True, params=None,
+                 limit: bool = False):
+    """Read ``midi`` and set ``synth`` up for it; returns (song, events at ``synth.sample_rate``).
+
+    Offline rendering and live playback both start here, so they sound the same:
+    patches (see ``setup_synth``), parameter overrides, the song's tempo for
+    tempo-synced effects, the limiter (``limit``: ceiling -1 dBFS), then every
+    smoothed parameter settled.
+    """
+    from fmcore.midi import read_midi
+
+    song = read_midi(midi, lenient=lenient)
+    setup_synth(synth, patches, strict_sysex=strict_sysex)
+    if params:
+        synth.params.set_many(params)
+    if song.tempo_map:
+        synth.params["fx.tempo_bpm"] = min(300.0, max(20.0, 60_000_000 / song.tempo_map[0][1]))
+    if limit:
+        synth.params["fx.limiter.ceiling_db"] = -1.0
+        synth.fx.enable("limiter")
+    synth.settle()
+    return song, song_events(song, int(synth.sample_rate))
+
+
 def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
     if callable(enabled):
         return enabled, None
@@ -129,26 +153,14 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
             params=None, limit=False):
-    from fmcore.midi import read_midi
     from fmcore.synth import Synth
 
     t0 = time.perf_counter()
-    song = read_midi(midi, lenient=lenient)
     if synth is None:
         synth = Synth(sample_rate, max_voices=max_voices, max_block=block)
     else:
         synth.reset()
-    setup_synth(synth, patches, strict_sysex=strict_sysex)
-    if params:
-        synth.params.set_many(params)
-    if song.tempo_map:
-        synth.params["fx.tempo_bpm"] = min(300.0, max(20.0, 60_000_000 / song.tempo_map[0][1]))
-    if limit:
-        # the output limiter of the effects chain: a dense file never exceeds -1 dBFS
-        synth.params["fx.limiter.ceiling_db"] = -1.0
-        synth.fx.enable("limiter")
-    synth.settle()
-    ev = song_events(song, sample_rate)
+    song, ev = prepare_song(synth, midi, patches, lenient, strict_sysex, params, limit)
     total = int(round((song.duration_seconds + tail) * sample_rate))
     audio = np.zeros((2, total), np.float32)
     # Python runs once per span (about 1 s of audio); process() splits it into `block`-frame

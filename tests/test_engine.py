@@ -363,3 +363,21 @@ def test_block_size_does_not_change_the_output():
         outs.append(s.render(ev, duration=2.0))
     assert np.abs(outs[0]).max() > 0.05
     assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[1], outs[2])
+
+
+def test_output_does_not_depend_on_when_playback_starts():
+    """The same events after some silence give the same sound, shifted (free-running LFOs included)."""
+    patch = Patch.from_dict({"operators": [{"env": FLAT, "ams": 1.0}, {"ratio": 2.0, "env": FLAT}],
+                             "edges": [[2, 1, 1.0]],
+                             "lfo": {"wave": "sine", "rate_hz": 3.7, "pitch_depth_cents": 30.0,
+                                     "amp_depth_db": 6.0, "key_sync": False}})
+    ev = [(0.0, 0x90, 60, 100), (0.31, 0x90, 67, 90), (0.8, 0x80, 60, 0), (1.0, 0x80, 67, 0)]
+    shift = 5927
+    outs = []
+    for offset in (0, shift):
+        s = Synth(SR)
+        s.set_patch(patch)
+        outs.append(s.render([(t + offset / SR, *rest) for t, *rest in ev], duration=1.5 + offset / SR))
+    assert np.abs(outs[0]).max() > 0.05
+    assert not outs[1][:, :shift].any()
+    assert np.array_equal(outs[0], outs[1][:, shift:shift + outs[0].shape[1]])
