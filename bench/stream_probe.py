@@ -1,0 +1,59 @@
+"""One live-stream measurement in its own process (libjack talks to one JACK server per process).
+
+``python bench/stream_probe.py BACKEND LOAD PERIOD SECONDS`` starts JACK's dummy server at
+PERIOD frames, plays 16 voices through BACKEND (native|pyaudio) with the main thread idle
+or running a GIL hog, and prints the stream's stats and callback histogram as JSON.
+"""
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+RATE = 48000
+
+
+def hog(stop):
+    x = 0
+    while not stop.is_set():
+        for i in range(1000):
+            x = (x * 31 + i) % 1000003
+
+
+def main(backend, load, period, seconds):
+    from jack_server import JackServer
+
+    import fmcore
+
+    with JackServer(RATE, period) as srv:
+        os.environ["JACK_DEFAULT_SERVER"] = srv.name
+        if backend == "native":
+            from fmcore_rt.native_stream import NativeStream as cls
+        else:
+            from fmcore_rt.pyaudio_stream import PyAudioStream as cls
+        synth = fmcore.Synth(RATE, max_voices=16, max_block=period)
+        for i in range(16):
+            synth.note_on(36 + 3 * i, 90)
+        stop = threading.Event()
+        t = threading.Thread(target=hog, args=(stop,), daemon=True) if load == "gil_hog" else None
+        with cls(synth, RATE, period, 2, lock_memory=True) as st:
+            if t:
+                t.start()
+            time.sleep(seconds)
+            s = st.stats
+            stop.set()
+        if t:
+            t.join()
+        edges, counts = synth.timing.histogram()
+        out = dict(backend=backend, load=load, block=period, voices=16, callbacks=s.callbacks,
+                   expected_callbacks=int(seconds * RATE / period), underflows=s.underflows,
+                   deadline_us=s.deadline_us, p50_us=s.p50_us, p99_us=s.p99_us, max_us=s.max_us,
+                   hist_edges_us=list(edges), hist_counts=list(counts), realtime=s.realtime)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
