@@ -3,30 +3,11 @@ needs when it runs, so ``fmcore --help`` stays fast and an optional part
 (live audio) missing does not break the others."""
 from __future__ import annotations
 
-import argparse
 import sys
 
-from fmcore.errors import FmcoreError
+from fmcore.cliargs import nonneg_float, positive_int
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {v}")
-    return v
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v >= 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return v
 
 
 def register(sub) -> None:
@@ -35,11 +16,11 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", help="output .wav or .flac (default: <midi name>.wav)")
     p.add_argument("--patch", help="bank.syx[:N] (voice N, 1-32), patch.json, or a built-in patch name")
     p.add_argument("--ignore-checksum", action="store_true", help="load SysEx banks with a wrong checksum")
-    p.add_argument("--rate", type=_positive_int, default=48000, help="sample rate in Hz (default 48000)")
+    p.add_argument("--rate", type=positive_int, default=48000, help="sample rate in Hz (default 48000)")
     p.add_argument("--bits", choices=["16", "24", "32", "32f"], default="24", help="sample format (default 24)")
-    p.add_argument("--block", type=_positive_int, default=256, help="block size in frames (default 256)")
-    p.add_argument("--tail", type=_nonneg_float, default=2.0, help="seconds rendered after the last event")
-    p.add_argument("--voices", type=_positive_int, default=64, help="polyphony (default 64)")
+    p.add_argument("--block", type=positive_int, default=256, help="block size in frames (default 256)")
+    p.add_argument("--tail", type=nonneg_float, default=2.0, help="seconds rendered after the last event")
+    p.add_argument("--voices", type=positive_int, default=64, help="polyphony (default 64)")
     p.add_argument("--normalize", action="store_true", help="scale the result to a -1 dBFS peak")
     p.add_argument("--limit", action="store_true", help="output limiter: peaks never above -1 dBFS")
     p.add_argument("--lenient", action="store_true", help="render what can be read of a damaged MIDI file")
@@ -47,17 +28,17 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("validate", help="run the synth through a stress workload under the real-time checker")
-    p.add_argument("--block", type=_positive_int, default=64, help="block size in frames (default 64)")
-    p.add_argument("--voices", type=_positive_int, default=16, help="polyphony (default 16)")
-    p.add_argument("--seconds", type=_nonneg_float, default=30.0, help="seconds of audio (default 30)")
-    p.add_argument("--rate", type=_positive_int, default=48000, help="sample rate (default 48000)")
+    p.add_argument("--block", type=positive_int, default=64, help="block size in frames (default 64)")
+    p.add_argument("--voices", type=positive_int, default=16, help="polyphony (default 16)")
+    p.add_argument("--seconds", type=nonneg_float, default=30.0, help="seconds of audio (default 30)")
+    p.add_argument("--rate", type=positive_int, default=48000, help="sample rate (default 48000)")
     p.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
     p.add_argument("--no-preload", action="store_true", help="do not re-run under the checker (timing only)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("batch", help="render a JSON Lines manifest of jobs on every core or on Ray")
     p.add_argument("manifest", help="JSON Lines: one job per line (see fmcore.batch)")
-    p.add_argument("--workers", type=_positive_int, default=None, help="parallel workers (default: cores)")
+    p.add_argument("--workers", type=positive_int, default=None, help="parallel workers (default: cores)")
     p.add_argument("--backend", choices=["threads", "ray"], default="threads")
     p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster")
     p.add_argument("--out-dir", default=None, help="directory for relative outputs (default: the manifest's)")
@@ -129,7 +110,7 @@ def cmd_bank_list(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from fmcore.render import demo_song_path, render_midi_to_file, DEFAULT_RATE
+    from fmcore.render import demo_song_path, render_midi_to_file
     from fmcore.audiofile import BITS_TO_SUBTYPE
     from pathlib import Path
 

@@ -9,25 +9,11 @@ import argparse
 import sys
 import threading
 
-
-def _buffer(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of frames, got {text!r}") from None
-    if not 16 <= v <= 8192:
-        raise argparse.ArgumentTypeError(f"buffer must be 16..8192 frames, got {v}")
-    return v
+from fmcore.cliargs import int_range
 
 
-def _rate(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a sample rate in Hz, got {text!r}") from None
-    if not 8000 <= v <= 384000:
-        raise argparse.ArgumentTypeError(f"sample rate must be 8000..384000 Hz, got {v}")
-    return v
+_buffer = int_range(16, 8192, "a whole number of frames")
+_rate = int_range(8000, 384000, "a sample rate in Hz")
 
 
 def _stream_options(p: argparse.ArgumentParser) -> None:
@@ -36,7 +22,7 @@ def _stream_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="output device index or part of its name (see `fmcore devices`)")
     p.add_argument("--buffer", type=_buffer, default=128, help="frames per buffer (default 128)")
     p.add_argument("--rate", type=_rate, default=48000, help="sample rate in Hz (default 48000)")
-    p.add_argument("--voices", type=int, default=32, help="polyphony (default 32)")
+    p.add_argument("--voices", type=int_range(1, 256, "a voice count"), default=64, help="polyphony (default 64)")
     p.add_argument("--patch", help="bank.syx[:N] (voice N, 1-32), patch.json, or a built-in patch name")
     p.add_argument("--ignore-checksum", action="store_true", help="load SysEx banks with a wrong checksum")
     p.add_argument("--no-mlock", action="store_true", help="do not lock the process's memory in RAM")

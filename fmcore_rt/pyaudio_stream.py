@@ -102,7 +102,8 @@ class PyAudioStream(StreamBase):
         devs, apis = _devices_of(self._pa)
         dev = select_device(self.device_spec, self.channels, [d for d in devs if d.max_output_channels > 0], apis)
         self.device = dev
-        latency = float(self.latency) if self.latency is not None else dev.default_low_output_latency
+        # PyAudio's open() takes no suggested latency: PortAudio uses the device's default low latency
+        # (``latency`` is accepted for parity with NativeStream and otherwise ignored)
         self._result = (self._inter, pyaudio.paContinue)
         self._underflow_flag = pyaudio.paOutputUnderflow
         try:

@@ -5,7 +5,6 @@ hundreds of thousands of batches on two cores, bounded in time.
 """
 import threading
 
-import pytest
 
 from fmcore_rt import AtomicParams, RtPool, SpscQueue
 from fmcore_rt import _stress

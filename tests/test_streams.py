@@ -18,7 +18,7 @@ import pytest
 from jack_server import JackServer, JackUnavailable
 
 import fmcore
-from fmcore_rt.streams import AudioDeviceError, AudioStreamError, list_devices, select_device
+from fmcore_rt.streams import AudioDeviceError, list_devices, select_device
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
