@@ -42,7 +42,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	@mkdir -p bench/results
-	$(PY) -m pytest bench -q -p no:cacheprovider --benchmark-json=bench/results/benchmarks.json
+	$(PY) -m pytest bench -q -p no:cacheprovider -o python_files="bench_*.py" --benchmark-json=bench/results/benchmarks.json
 	$(PY) bench/report.py bench/results/benchmarks.json
 
 clean:

@@ -319,3 +319,54 @@ def test_live_playback_equals_the_offline_render(jack, tmp_path):
     diff = float(np.abs(got[:, lo + lag:hi + lag] - offline[:, lo:hi]).max())
     assert diff <= 1e-4, f"lag {lag}: max abs difference {diff}"
     assert np.abs(got[:, lo + lag:hi + lag]).max() > 0.05
+
+
+def test_cli_live_plays_notes_from_a_jack_midi_port(jack):
+    """`fmcore live` reads a real MIDI port (a JACK MIDI output of this test) and plays what arrives."""
+    import jack as jackc
+
+    client = jackc.Client("fmcore-keys", servername=jack.name, no_start_server=True)
+    midi_out = client.midi_outports.register("keys")
+    ins = [client.inports.register(f"in_{i}") for i in range(2)]
+    cap = RATE * 10
+    rec = np.zeros((2, cap), np.float32)
+    # a note every quarter second, released an eighth later: (frame after start, message)
+    script = sorted([(k * RATE // 4, bytes([0x90, 60 + 2 * k, 100])) for k in range(4)]
+                    + [(k * RATE // 4 + RATE // 8, bytes([0x80, 60 + 2 * k, 0])) for k in range(4)])
+    state = {"pos": 0, "send_from": None, "sent": 0}
+
+    @client.set_process_callback
+    def process(frames):
+        midi_out.clear_buffer()
+        p = state["pos"]
+        n = min(frames, cap - p)
+        if n > 0:
+            rec[0, p:p + n] = ins[0].get_array()[:n]
+            rec[1, p:p + n] = ins[1].get_array()[:n]
+            state["pos"] = p + n
+        start = state["send_from"]
+        while start is not None and state["sent"] < len(script) and p - start >= script[state["sent"]][0]:
+            midi_out.write_midi_event(0, script[state["sent"]][1])
+            state["sent"] += 1
+
+    client.activate()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "fmcore.live_commands", "live", "--midi-api", "jack",
+                                 "--midi-in", "fmcore-keys", "--seconds", "4", "--device", "fmcore-keys"],
+                                env=jack.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # start sending once fmcore is connected to our MIDI port
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not client.get_all_connections(midi_out):
+            time.sleep(0.05)
+        assert client.get_all_connections(midi_out), "fmcore live never connected to the MIDI port"
+        state["send_from"] = state["pos"] + RATE // 10
+        out, err = proc.communicate(timeout=60)
+    finally:
+        client.deactivate()
+        client.close()
+    assert proc.returncode == 0, err
+    assert "8 played" in out, out
+    start = state["send_from"]
+    got = rec[:, :state["pos"]]
+    assert np.abs(got[:, :start]).max() == 0, "silence before the first note"
+    assert np.abs(got[:, start:start + RATE * 2]).max() > 0.05, "the notes sound"
