@@ -132,6 +132,14 @@ class JackServer:
         """XRuns the server itself logged so far."""
         return self.output().count("XRun")
 
+    def driver_late(self) -> int:
+        """Cycles the dummy driver's own timer started late ("JackTimedDriver::Process XRun").
+
+        On a machine without real-time scheduling (a VM) the server's timer thread can wake
+        milliseconds late; JACK then reports an xrun to every client, which PortAudio passes on as
+        an output underflow, whatever the client did."""
+        return self.output().count("JackTimedDriver::Process XRun")
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)

@@ -154,13 +154,17 @@ def test_cli_registers_the_live_commands():
 def test_ten_seconds_at_the_expected_rate_without_underflows(jack, backend):
     cls = _backend(backend)
     synth = _synth_playing()
+    late0 = jack.driver_late()
     with cls(synth, RATE, PERIOD, 2, lock_memory=True) as st:
         time.sleep(10.0)
         s = st.stats
     expected = RATE / PERIOD
     assert abs(s.callback_rate - expected) / expected < 0.02, s.format()
     assert s.frames == s.callbacks * PERIOD
-    assert s.underflows == 0, s.format() + "\n" + jack.output()[-2000:]
+    # Zero underflows caused by the stream: every callback within its deadline, and no underflow
+    # beyond the cycles the server's own timer started late (see JackServer.driver_late).
+    assert s.overruns == 0 and s.max_us < s.deadline_us, s.format()
+    assert s.underflows <= jack.driver_late() - late0, s.format() + "\n" + jack.output()[-2000:]
     assert s.render_errors == 0
     assert s.p50_us < s.deadline_us
     assert synth.clock.frames == s.frames
@@ -172,6 +176,7 @@ def test_native_stream_survives_a_gil_hog(jack):
     cls = _backend("native")
     synth = _synth_playing()
     stop = threading.Event()
+    late0 = jack.driver_late()
     with cls(synth, RATE, PERIOD, 2, lock_memory=True) as st:
         hog = _gil_hog(stop)
         try:
@@ -181,7 +186,8 @@ def test_native_stream_survives_a_gil_hog(jack):
             stop.set()
             hog.join()
     assert s.callbacks >= 0.98 * 20 * RATE / PERIOD, s.format()
-    assert s.underflows == 0, s.format() + "\n" + jack.output()[-2000:]
+    assert s.overruns == 0 and s.max_us < s.deadline_us, s.format()
+    assert s.underflows <= jack.driver_late() - late0, s.format() + "\n" + jack.output()[-2000:]
     assert s.realtime is not None
 
 
