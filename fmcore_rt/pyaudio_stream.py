@@ -11,6 +11,8 @@ preallocated tuple: no per-callback Python objects of its own.
 from __future__ import annotations
 
 import gc
+import os
+import sys
 
 import numpy as np
 
@@ -18,6 +20,11 @@ from fmcore_rt.streams import (AudioDeviceError, DeviceInfo, HostApiInfo, Stream
                                select_device)
 
 __all__ = ["PyAudioStream"]
+
+#: GIL switch interval (seconds) while a PyAudio stream plays
+SWITCH_INTERVAL = 0.0005
+#: SCHED_FIFO priority asked for PortAudio's callback thread (as NativeStream does)
+RT_PRIORITY = 70
 
 _abandoned: list = []
 
@@ -73,6 +80,18 @@ def _host_apis() -> list[HostApiInfo]:
         pa.terminate()
 
 
+def _raise_priority(priority: int = RT_PRIORITY) -> tuple[bool, str]:
+    """Put the calling thread (PortAudio's audio thread, on the first callback) at SCHED_FIFO."""
+    try:
+        if os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
+            return True, "already real-time"
+        prio = min(priority, os.sched_get_priority_max(os.SCHED_FIFO))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(prio))   # 0: this thread on Linux
+        return True, f"SCHED_FIFO {prio} set by fmcore"
+    except (AttributeError, OSError) as e:
+        return False, f"no real-time priority ({getattr(e, 'strerror', None) or e})"
+
+
 class PyAudioStream(StreamBase):
     """An output stream in PyAudio's callback mode; same API and stats as ``NativeStream``.
 
@@ -95,6 +114,7 @@ class PyAudioStream(StreamBase):
         self._inter = np.zeros(n * channels, np.float32)
         self._inter_t = self._inter.reshape(n, channels).T      # (channels, frames) view of the output
         self._odd: dict[int, tuple] = {}
+        self._rt = None        # (raised?, how): set by the first callback, on the audio thread
 
     def _open_backend(self):
         pyaudio = _pyaudio()
@@ -118,6 +138,8 @@ class PyAudioStream(StreamBase):
 
     def _callback(self, in_data, frame_count, time_info, status):
         c = self._counts
+        if self._rt is None:
+            self._rt = _raise_priority()
         if status & self._underflow_flag:
             c[2] += 1
         if frame_count == self.frames_per_buffer:
@@ -154,6 +176,10 @@ class PyAudioStream(StreamBase):
         gc.collect()
         gc.freeze()
         self._froze_gc = True
+        # A callback waiting for the GIL gets it when the holder reaches its switch interval
+        # (5 ms by default, longer than a 128-frame deadline): shorten it while the stream plays.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
         try:
             self._stream.start_stream()
         except (IOError, OSError) as e:
@@ -163,6 +189,7 @@ class PyAudioStream(StreamBase):
         if getattr(self, "_froze_gc", False):
             gc.unfreeze()
             self._froze_gc = False
+            sys.setswitchinterval(self._switch_interval)
         st, self._stream = self._stream, None
         pa, self._pa = self._pa, None
         if self._error is not None:
@@ -196,7 +223,10 @@ class PyAudioStream(StreamBase):
         return c[0], c[1], c[2], c[3]
 
     def _realtime(self):
-        return False, "PyAudio: the callback takes the GIL"
+        if self._rt is None:
+            return None, "PyAudio: the callback takes the GIL"
+        ok, how = self._rt
+        return ok, f"{how}; PyAudio: the callback takes the GIL"
 
     def _output_latency(self):
         st = self._stream
