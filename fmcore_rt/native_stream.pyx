@@ -152,15 +152,8 @@ def portaudio_version():
 def _host_apis():
     """PortAudio's host APIs (see ``fmcore_rt.streams.list_host_apis``)."""
     _pa_check(_initialize(), "cannot initialise PortAudio")
-    cdef const PaHostApiInfo* a
-    cdef int i
     try:
-        out = []
-        for i in range(Pa_GetHostApiCount()):
-            a = Pa_GetHostApiInfo(i)
-            if a != NULL:
-                out.append(HostApiInfo(i, a.name.decode(errors="replace"), a.deviceCount, a.defaultOutputDevice))
-        return out
+        return _host_apis_initialized()
     finally:
         Pa_Terminate()
 
