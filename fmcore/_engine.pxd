@@ -144,6 +144,15 @@ cdef class SynthCore(Processor):
     cdef float* v_dgr
     cdef int32_t* v_chunk_left          # samples left in the voice's current control chunk
     cdef uint8_t* v_done                # carriers silent for good: retire at the chunk's end
+    # control state at the voice's last tick (see _retick)
+    cdef float* o_db0
+    cdef int8_t* o_stage0
+    cdef double* v_time0
+    cdef double* v_lfo_phase0
+    cdef float* v_lfo_sh0
+    cdef uint32_t* v_rng0
+    cdef float* v_peg_cents0
+    cdef int8_t* v_peg_stage0
     cdef uint64_t age_counter
     cdef int64_t event_time             # absolute sample of the event being applied
     cdef int fade_len
@@ -181,4 +190,6 @@ cdef class SynthCore(Processor):
     cdef void _render_span(self, int a, int b) noexcept nogil
     cdef void _render_voice(self, int v, float* L, float* R, int n) noexcept nogil
     cdef void _control(self, int v) noexcept nogil
+    cdef void _retick(self, int v) noexcept nogil
+    cdef void _retick_part(self, int ch) noexcept nogil
     cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil

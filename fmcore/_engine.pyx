@@ -301,10 +301,20 @@ cdef class SynthCore(Processor):
         self.v_dgr = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_chunk_left = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
         self.v_done = <uint8_t*>PyMem_Malloc(ns)
+        self.o_db0 = <float*>PyMem_Malloc(no * sizeof(float))
+        self.o_stage0 = <int8_t*>PyMem_Malloc(no)
+        self.v_time0 = <double*>PyMem_Malloc(ns * sizeof(double))
+        self.v_lfo_phase0 = <double*>PyMem_Malloc(ns * sizeof(double))
+        self.v_lfo_sh0 = <float*>PyMem_Malloc(ns * sizeof(float))
+        self.v_rng0 = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
+        self.v_peg_cents0 = <float*>PyMem_Malloc(ns * sizeof(float))
+        self.v_peg_stage0 = <int8_t*>PyMem_Malloc(ns)
         if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
                 or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
                 or self.o_inc == NULL or self.v_dgl == NULL or self.v_dgr == NULL or self.v_chunk_left == NULL
-                or self.v_done == NULL):
+                or self.v_done == NULL or self.o_db0 == NULL or self.o_stage0 == NULL or self.v_time0 == NULL
+                or self.v_lfo_phase0 == NULL or self.v_lfo_sh0 == NULL or self.v_rng0 == NULL
+                or self.v_peg_cents0 == NULL or self.v_peg_stage0 == NULL):
             raise MemoryError()
         memset(self.v_state, 0, ns)
         memset(self.v_fade, 0, ns * sizeof(int32_t))
@@ -359,6 +369,9 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.o_gain); PyMem_Free(self.o_off_db); PyMem_Free(self.o_rate_mul)
         PyMem_Free(self.o_y1); PyMem_Free(self.o_y2); PyMem_Free(self.o_dg); PyMem_Free(self.o_inc)
         PyMem_Free(self.v_dgl); PyMem_Free(self.v_dgr); PyMem_Free(self.v_chunk_left); PyMem_Free(self.v_done)
+        PyMem_Free(self.o_db0); PyMem_Free(self.o_stage0); PyMem_Free(self.v_time0); PyMem_Free(self.v_lfo_phase0)
+        PyMem_Free(self.v_lfo_sh0); PyMem_Free(self.v_rng0); PyMem_Free(self.v_peg_cents0)
+        PyMem_Free(self.v_peg_stage0)
         PyMem_Free(self.buf_l); PyMem_Free(self.buf_r)
 
     cdef void _free_plans(self):
@@ -774,14 +787,18 @@ cdef class SynthCore(Processor):
         elif kind == 0xB0:
             self._cc(ch, d1, d2)
         elif kind == 0xE0:
+            self._retick_part(ch)
             self.part[ch].bend = <float>(((d2 << 7) | d1) - 8192) / (8191.0 if ((d2 << 7) | d1) > 8192 else 8192.0)
         elif kind == 0xC0:
             self.part[ch].program = d1
         elif kind == 0xD0:
+            self._retick_part(ch)
             self.part[ch].aftertouch = d1 / 127.0
 
     cdef void _cc(self, int ch, int cc, int value) noexcept nogil:
         cdef int v
+        if cc == 1 or cc == 7 or cc == 10 or cc == 11:
+            self._retick_part(ch)      # the change applies from this exact frame
         if cc == 1:
             self.part[ch].modwheel = value / 127.0
         elif cc == 7:
@@ -819,6 +836,7 @@ cdef class SynthCore(Processor):
     cdef void _release_voice(self, int v) noexcept nogil:
         cdef int k
         cdef int ns = self.nslots
+        self._retick(v)              # the release starts at this exact frame
         self.v_released[v] = 1
         for k in range(self.vplan[v].n_ops):
             self.o_stage[k * ns + v] = 4
@@ -1023,6 +1041,17 @@ cdef class SynthCore(Processor):
         cdef PartState* part = &self.part[self.v_chan[v]]
         cdef double sr = self.sample_rate
         cdef int k, o
+        # the state at the tick, so an event inside the chunk can resume from its exact frame
+        self.v_time0[v] = self.v_time[v]
+        self.v_lfo_phase0[v] = self.v_lfo_phase[v]
+        self.v_lfo_sh0[v] = self.v_lfo_sh[v]
+        self.v_rng0[v] = self.v_rng[v]
+        self.v_peg_cents0[v] = self.v_peg_cents[v]
+        self.v_peg_stage0[v] = self.v_peg_stage[v]
+        for k in range(nops):
+            o = k * ns + v
+            self.o_db0[o] = self.o_db[o]
+            self.o_stage0[o] = self.o_stage[o]
         self.v_time[v] += n / sr
         cdef double ph = self.v_lfo_phase[v] + p.lfo_rate * n / sr
         if ph >= 1.0:
@@ -1078,6 +1107,46 @@ cdef class SynthCore(Processor):
         self.v_dgl[v] = (gl_t - self.v_gl[v]) * (1.0 / CHUNK)
         self.v_dgr[v] = (gr_t - self.v_gr[v]) * (1.0 / CHUNK)
         self.v_chunk_left[v] = CHUNK
+
+    cdef void _retick(self, int v) noexcept nogil:
+        """Bring voice ``v``'s control state to the current frame and end its chunk there.
+
+        A tick computes envelopes, LFO and pitch for the next CHUNK samples; an event inside
+        the chunk (a release, a bend, a controller) rewinds to the tick and advances by the
+        samples already rendered, so the next tick, at the event's frame, applies it exactly.
+        """
+        cdef int left = self.v_chunk_left[v]
+        if left == 0:
+            return
+        cdef int e = CHUNK - left, k, o, ns = self.nslots
+        cdef Plan* p = &self.vplan[v]
+        cdef double sr = self.sample_rate
+        self.v_time[v] = self.v_time0[v] + e / sr
+        self.v_lfo_sh[v] = self.v_lfo_sh0[v]
+        self.v_rng[v] = self.v_rng0[v]
+        cdef double ph = self.v_lfo_phase0[v] + p.lfo_rate * e / sr
+        if ph >= 1.0:
+            ph -= <int>ph
+            if p.lfo_wave == 5:
+                self.v_lfo_sh[v] = (xorshift(&self.v_rng[v]) >> 8) * (2.0 / 16777216.0) - 1.0
+        self.v_lfo_phase[v] = ph
+        self.v_peg_cents[v] = self.v_peg_cents0[v]
+        self.v_peg_stage[v] = self.v_peg_stage0[v]
+        if p.peg_active:
+            self.v_peg_stage[v] = eg_advance(self.v_peg_stage[v], &self.v_peg_cents[v], p.peg_cents, p.peg_rate,
+                                             1.0 / sr, e)
+        for k in range(p.n_ops):
+            o = k * ns + v
+            self.o_db[o] = self.o_db0[o]
+            self.o_stage[o] = eg_advance_op(&p.op[k], self.o_stage0[o], &self.o_db[o], self.o_rate_mul[o] / sr, e,
+                                            self.o_off_db[o])
+        self.v_chunk_left[v] = 0
+
+    cdef void _retick_part(self, int ch) noexcept nogil:
+        cdef int v
+        for v in range(self.nslots):
+            if self.v_state[v] and self.v_chan[v] == ch:
+                self._retick(v)
 
     cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil:
         """Run the operators of voice ``v`` for ``n`` samples (within one control chunk)."""

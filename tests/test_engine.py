@@ -381,3 +381,22 @@ def test_output_does_not_depend_on_when_playback_starts():
     assert np.abs(outs[0]).max() > 0.05
     assert not outs[1][:, :shift].any()
     assert np.array_equal(outs[0], outs[1][:, shift:shift + outs[0].shape[1]])
+
+
+@pytest.mark.parametrize("event", [(0x80, 60, 0), (0xE0, 0, 100), (0xB0, 7, 20), (0xB0, 10, 0), (0xB0, 1, 127)],
+                         ids=["note_off", "bend", "volume", "pan", "mod_wheel"])
+def test_release_and_controllers_act_from_their_exact_frame(event):
+    """A note-off or controller at frame k changes the output from sample k on, never before."""
+    patch = Patch.from_dict({"operators": [{"env": {"times": [0.0, 0.0, 0.0, 0.05], "levels": [1, 1, 1, 0]}}],
+                             "lfo": {"rate_hz": 6.0, "pitch_depth_cents": 0.0},
+                             "controllers": {"mod_wheel_pitch_cents": 200.0}})
+    base = [(0, 0x90, 60, 100)]
+    for k in (1000, 1013, 1031):                     # not on the voice's 32-sample control grid
+        outs = []
+        for ev in (base, base + [(k, *event)]):
+            s = Synth(SR, max_block=4096)
+            s.set_patch(patch)
+            outs.append(s.process(np.zeros((2, 4096), np.float32), ev))
+        diff = np.flatnonzero(np.abs(outs[0] - outs[1]).max(axis=0) > 0)
+        assert len(diff), "the event changed nothing"
+        assert k <= diff[0] <= k + 1, f"event at {k} first changed sample {diff[0]}"
