@@ -1,7 +1,7 @@
 """Live streams on JACK's dummy server: callback durations against the deadline, idle and under a GIL hog.
 
 Per period (64/128/256 frames), backend (native, pyaudio) and load (idle main
-thread, or a CPU-bound pure-Python thread holding the GIL), one run of
+thread, a CPU-bound pure-Python thread, or a thread in long C calls that hold the GIL), one run of
 `stream_probe.py` in its own process plays 16 voices for a few seconds and
 records the callback-duration histogram, percentiles, the deadline and
 PortAudio's underflow count. The PyAudio stream under the hog is measured
@@ -18,7 +18,7 @@ PROBE = Path(__file__).resolve().parent / "stream_probe.py"
 SECONDS = 5.0
 
 
-@pytest.mark.parametrize("load", ["idle", "gil_hog"])
+@pytest.mark.parametrize("load", ["idle", "gil_hog", "c_gil_hog"])
 @pytest.mark.parametrize("backend", ["native", "pyaudio"])
 @pytest.mark.parametrize("period", [64, 128, 256])
 def test_stream_callbacks(benchmark, period, backend, load):

@@ -2,7 +2,7 @@
 
 ``python bench/stream_probe.py BACKEND LOAD PERIOD SECONDS`` starts JACK's dummy server at
 PERIOD frames, plays 16 voices through BACKEND (native|pyaudio) with the main thread idle
-or running a GIL hog, and prints the stream's stats and callback histogram as JSON.
+or running a GIL hog (pure Python, or C code holding the GIL), and prints the stream's stats and callback histogram as JSON.
 """
 import json
 import os
@@ -23,6 +23,12 @@ def hog(stop):
             x = (x * 31 + i) % 1000003
 
 
+def c_hog(stop):
+    # one C call holding the GIL for tens of milliseconds at a time
+    while not stop.is_set():
+        sum(range(3_000_000))
+
+
 def main(backend, load, period, seconds):
     from jack_server import JackServer
 
@@ -38,7 +44,8 @@ def main(backend, load, period, seconds):
         for i in range(16):
             synth.note_on(36 + 3 * i, 90)
         stop = threading.Event()
-        t = threading.Thread(target=hog, args=(stop,), daemon=True) if load == "gil_hog" else None
+        target = {"gil_hog": hog, "c_gil_hog": c_hog}.get(load)
+        t = threading.Thread(target=target, args=(stop,), daemon=True) if target else None
         with cls(synth, RATE, period, 2, lock_memory=True) as st:
             if t:
                 t.start()
