@@ -151,6 +151,7 @@ class EngineCache:
         self.block = block
         self._synths = {}
         self._patches = {}
+        self._vectors = {}
         self.jobs = 0
 
     def synth(self, sample_rate: int):
@@ -170,6 +171,13 @@ class EngineCache:
         if ref not in self._patches:
             self._patches[ref] = builtin_bank()[0] if ref is None else resolve_patch(ref)
         return self._patches[ref]
+
+
+    def vector(self, ref: str | None, patch) -> list:
+        """The patch's flat parameter vector (JSON-ready: NaN as None), computed once per reference."""
+        if ref not in self._vectors:
+            self._vectors[ref] = [None if math.isnan(v) else v for v in patch_vector(patch)[1]]
+        return self._vectors[ref]
 
 
 def _flatten(value, prefix: str, out: dict) -> None:
@@ -216,8 +224,8 @@ def output_complete(job: Job) -> bool:
     return info.samplerate == job.sample_rate and info.frames > 0 and (want is None or info.frames == want)
 
 
-def render_job_audio(job: Job, cache: EngineCache):
-    """The audio of one job, (2, n) float32, and its metadata."""
+def render_job_audio(job: Job, cache: EngineCache, metadata: bool = False):
+    """The audio of one job, (2, n) float32, and its metadata (patch vector only when asked)."""
     import numpy as np
 
     from fmcore.patch import Patch
@@ -243,7 +251,8 @@ def render_job_audio(job: Job, cache: EngineCache):
         meta = {"note": job.note, "velocity": job.velocity}
     if isinstance(patch, Patch):
         meta["patch_name"] = patch.name
-        meta["patch_vector"] = [None if math.isnan(v) else v for v in patch_vector(patch)[1]]
+        if metadata:
+            meta["patch_vector"] = cache.vector(job.patch, patch)
     meta["params"] = dict(job.params)
     return np.ascontiguousarray(audio, dtype=np.float32), meta
 
@@ -255,7 +264,7 @@ def run_job(job: Job, cache: EngineCache, metadata: bool = False) -> dict:
     t0 = time.perf_counter()
     rec = {"id": job.id, "index": job.index, "output": str(job.output)}
     try:
-        audio, meta = render_job_audio(job, cache)
+        audio, meta = render_job_audio(job, cache, metadata)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(job.output, audio, job.sample_rate, job.subtype)
         rec.update(status="done", audio_seconds=audio.shape[1] / job.sample_rate)
