@@ -190,6 +190,9 @@ cdef class SynthCore(Processor):
     cdef void _render_span(self, int a, int b) noexcept nogil
     cdef void _render_voice(self, int v, float* L, float* R, int n) noexcept nogil
     cdef void _control(self, int v) noexcept nogil
+    cdef void _advance(self, int v, int n) noexcept nogil
+    cdef void _save_tick(self, int v) noexcept nogil
+    cdef void _restore_tick(self, int v) noexcept nogil
     cdef void _retick(self, int v) noexcept nogil
     cdef void _retick_part(self, int ch) noexcept nogil
     cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil

@@ -1041,25 +1041,9 @@ cdef class SynthCore(Processor):
         cdef PartState* part = &self.part[self.v_chan[v]]
         cdef double sr = self.sample_rate
         cdef int k, o
-        # the state at the tick, so an event inside the chunk can resume from its exact frame
-        self.v_time0[v] = self.v_time[v]
-        self.v_lfo_phase0[v] = self.v_lfo_phase[v]
-        self.v_lfo_sh0[v] = self.v_lfo_sh[v]
-        self.v_rng0[v] = self.v_rng[v]
-        self.v_peg_cents0[v] = self.v_peg_cents[v]
-        self.v_peg_stage0[v] = self.v_peg_stage[v]
-        for k in range(nops):
-            o = k * ns + v
-            self.o_db0[o] = self.o_db[o]
-            self.o_stage0[o] = self.o_stage[o]
-        self.v_time[v] += n / sr
-        cdef double ph = self.v_lfo_phase[v] + p.lfo_rate * n / sr
-        if ph >= 1.0:
-            ph -= <int>ph
-            if p.lfo_wave == 5:
-                self.v_lfo_sh[v] = (xorshift(&self.v_rng[v]) >> 8) * (2.0 / 16777216.0) - 1.0
-        self.v_lfo_phase[v] = ph
-        cdef float lfo = lfo_value(p.lfo_wave, ph, self.v_lfo_sh[v])
+        self._save_tick(v)
+        self._advance(v, n)
+        cdef float lfo = lfo_value(p.lfo_wave, self.v_lfo_phase[v], self.v_lfo_sh[v])
         cdef float ramp = 1.0
         if self.v_time[v] < p.lfo_hold:
             ramp = 0.0
@@ -1069,9 +1053,6 @@ cdef class SynthCore(Processor):
                                   + part.aftertouch * p.at_pitch_cents) * ramp
         cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db) * ramp
         cdef float am_db = amp_depth * 0.5 * (1.0 - lfo)
-        if p.peg_active:
-            self.v_peg_stage[v] = eg_advance(self.v_peg_stage[v], &self.v_peg_cents[v], p.peg_cents, p.peg_rate,
-                                             1.0 / sr, n)
         cdef double cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
                              + p.transpose_cents + self.params.end(self.p_tune))
         cdef double factor = exp2(cents / 1200.0)
@@ -1088,8 +1069,6 @@ cdef class SynthCore(Processor):
             if f > 0.49:
                 f = 0.49
             self.o_inc[o] = <uint64_t>(f * 18446744073709551616.0)
-            self.o_stage[o] = eg_advance_op(op, self.o_stage[o], &self.o_db[o], self.o_rate_mul[o] / sr, n,
-                                            self.o_off_db[o])
             amp = self._op_amp(p, k, self.o_db[o], self.o_off_db[o], am_db * op.ams)
             self.o_dg[o] = (amp - self.o_gain[o]) * (1.0 / CHUNK)
             # a carrier is silent for good below the floor when not heading up again
@@ -1108,6 +1087,53 @@ cdef class SynthCore(Processor):
         self.v_dgr[v] = (gr_t - self.v_gr[v]) * (1.0 / CHUNK)
         self.v_chunk_left[v] = CHUNK
 
+    cdef void _advance(self, int v, int n) noexcept nogil:
+        """Move voice ``v``'s time, LFO, pitch envelope and operator envelopes on by ``n`` samples."""
+        cdef Plan* p = &self.vplan[v]
+        cdef double sr = self.sample_rate
+        cdef int k, o, ns = self.nslots
+        self.v_time[v] += n / sr
+        cdef double ph = self.v_lfo_phase[v] + p.lfo_rate * n / sr
+        if ph >= 1.0:
+            ph -= <int>ph
+            if p.lfo_wave == 5:
+                self.v_lfo_sh[v] = (xorshift(&self.v_rng[v]) >> 8) * (2.0 / 16777216.0) - 1.0
+        self.v_lfo_phase[v] = ph
+        if p.peg_active:
+            self.v_peg_stage[v] = eg_advance(self.v_peg_stage[v], &self.v_peg_cents[v], p.peg_cents, p.peg_rate,
+                                             1.0 / sr, n)
+        for k in range(p.n_ops):
+            o = k * ns + v
+            self.o_stage[o] = eg_advance_op(&p.op[k], self.o_stage[o], &self.o_db[o], self.o_rate_mul[o] / sr, n,
+                                            self.o_off_db[o])
+
+    cdef void _save_tick(self, int v) noexcept nogil:
+        # the state at a tick, so an event inside the chunk can resume from its exact frame
+        cdef int k, o, ns = self.nslots
+        self.v_time0[v] = self.v_time[v]
+        self.v_lfo_phase0[v] = self.v_lfo_phase[v]
+        self.v_lfo_sh0[v] = self.v_lfo_sh[v]
+        self.v_rng0[v] = self.v_rng[v]
+        self.v_peg_cents0[v] = self.v_peg_cents[v]
+        self.v_peg_stage0[v] = self.v_peg_stage[v]
+        for k in range(self.vplan[v].n_ops):
+            o = k * ns + v
+            self.o_db0[o] = self.o_db[o]
+            self.o_stage0[o] = self.o_stage[o]
+
+    cdef void _restore_tick(self, int v) noexcept nogil:
+        cdef int k, o, ns = self.nslots
+        self.v_time[v] = self.v_time0[v]
+        self.v_lfo_phase[v] = self.v_lfo_phase0[v]
+        self.v_lfo_sh[v] = self.v_lfo_sh0[v]
+        self.v_rng[v] = self.v_rng0[v]
+        self.v_peg_cents[v] = self.v_peg_cents0[v]
+        self.v_peg_stage[v] = self.v_peg_stage0[v]
+        for k in range(self.vplan[v].n_ops):
+            o = k * ns + v
+            self.o_db[o] = self.o_db0[o]
+            self.o_stage[o] = self.o_stage0[o]
+
     cdef void _retick(self, int v) noexcept nogil:
         """Bring voice ``v``'s control state to the current frame and end its chunk there.
 
@@ -1118,28 +1144,8 @@ cdef class SynthCore(Processor):
         cdef int left = self.v_chunk_left[v]
         if left == 0:
             return
-        cdef int e = CHUNK - left, k, o, ns = self.nslots
-        cdef Plan* p = &self.vplan[v]
-        cdef double sr = self.sample_rate
-        self.v_time[v] = self.v_time0[v] + e / sr
-        self.v_lfo_sh[v] = self.v_lfo_sh0[v]
-        self.v_rng[v] = self.v_rng0[v]
-        cdef double ph = self.v_lfo_phase0[v] + p.lfo_rate * e / sr
-        if ph >= 1.0:
-            ph -= <int>ph
-            if p.lfo_wave == 5:
-                self.v_lfo_sh[v] = (xorshift(&self.v_rng[v]) >> 8) * (2.0 / 16777216.0) - 1.0
-        self.v_lfo_phase[v] = ph
-        self.v_peg_cents[v] = self.v_peg_cents0[v]
-        self.v_peg_stage[v] = self.v_peg_stage0[v]
-        if p.peg_active:
-            self.v_peg_stage[v] = eg_advance(self.v_peg_stage[v], &self.v_peg_cents[v], p.peg_cents, p.peg_rate,
-                                             1.0 / sr, e)
-        for k in range(p.n_ops):
-            o = k * ns + v
-            self.o_db[o] = self.o_db0[o]
-            self.o_stage[o] = eg_advance_op(&p.op[k], self.o_stage0[o], &self.o_db[o], self.o_rate_mul[o] / sr, e,
-                                            self.o_off_db[o])
+        self._restore_tick(v)
+        self._advance(v, CHUNK - left)
         self.v_chunk_left[v] = 0
 
     cdef void _retick_part(self, int ch) noexcept nogil:

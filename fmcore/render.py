@@ -177,7 +177,7 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
             i0, i1 = np.searchsorted(samples, [a, b])
             chunk = raw[i0:i1].copy()
             chunk[:, 0] -= a
-            view = scratch[:, :b - a] if b - a == span else np.zeros((2, b - a), np.float32)
+            view = scratch if b - a == span else np.zeros((2, b - a), np.float32)   # last, shorter span
             synth.process(view, chunk)
             audio[:, a:b] = view
             if update:
