@@ -37,6 +37,8 @@ def _compile_args():
 SYSTEM_LIBS = {
     "fmcore_rt.native_stream": {"libraries": ["portaudio"], "header": "portaudio.h",
                                 "package": "portaudio19-dev"},
+    "fmcore.fx.lv2": {"libraries": ["lilv-0"], "header": "lilv-0/lilv/lilv.h",
+                      "include_dirs": ["/usr/include/lilv-0"], "package": "liblilv-dev"},
 }
 
 
@@ -70,7 +72,7 @@ def _extensions():
                 [pyx],
                 libraries=libs.get("libraries", []),
                 language="c++",
-                include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore"],
+                include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore", *libs.get("include_dirs", [])],
                 extra_compile_args=_compile_args(),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
