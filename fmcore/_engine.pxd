@@ -96,6 +96,19 @@ cdef struct PartState:
     bint sustain
     int64_t t0                 # sample of the part's first note since reset (-1: none yet)
 
+# MPE zones (MIDI Polyphonic Expression): zone 0 lower (manager channel 0, members 1..),
+# zone 1 upper (manager channel 15, members 14 down); fmcore/mpe.py documents the behaviour.
+cdef struct MpeState:
+    int members[2]             # member channels of each zone, 0 = zone off
+    float member_range[2]      # bend range of the member channels, semitones (default 48)
+    float manager_range[2]     # bend range the manager's bend applies to members with (default 2)
+    float manager_bend[2]      # -1..1
+    float member_bend[16]      # -1..1, per member channel
+    int8_t zone[16]            # zone of each channel: 0, 1, or -1
+    bint manager[16]
+    uint8_t rpn_msb[16]        # selected RPN per channel (127 = none)
+    uint8_t rpn_lsb[16]
+
 cdef class SynthCore(Processor):
     cdef readonly int max_voices
     cdef int nslots                     # max_voices + slots for voices fading out after a steal
@@ -153,6 +166,13 @@ cdef class SynthCore(Processor):
     cdef uint32_t* v_rng0
     cdef float* v_peg_cents0
     cdef int8_t* v_peg_stage0
+    # microtuning and MPE (fmcore/tuning.py, fmcore/mpe.py), audio-thread state
+    cdef double* tune_pitch             # N_PARTS * 128: each key's pitch in 12-TET semitones (< 0: unmapped)
+    cdef float mpe_cents[16]            # per part: MPE pitch bend (member + zone manager) in cents
+    cdef uint8_t mpe_owner[16]          # part whose patch a channel plays (an MPE member: its manager)
+    cdef float timbre_db[16]            # CC74 per part, as dB on the modulators' levels
+    cdef float* v_timbre_db             # per voice: the CC74 offset its modulators have now
+    cdef MpeState mpe
     cdef uint64_t age_counter
     cdef int64_t event_time             # absolute sample of the event being applied
     cdef int fade_len
@@ -196,3 +216,10 @@ cdef class SynthCore(Processor):
     cdef void _retick(self, int v) noexcept nogil
     cdef void _retick_part(self, int ch) noexcept nogil
     cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil
+    cdef void _reset_ext(self) noexcept
+    cdef void _tuning_event(self, const RtEvent* ev) noexcept nogil
+    cdef bint _mpe_filter(self, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil
+    cdef void _mpe_zone(self, int z, int members) noexcept nogil
+    cdef void _mpe_update(self, int ch) noexcept nogil
+    cdef void _set_timbre(self, int ch, float db) noexcept nogil
+    cdef void _ext_start(self, int v, int ch) noexcept nogil

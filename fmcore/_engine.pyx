@@ -19,12 +19,12 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.math cimport sin, exp2, pow, fabs, isfinite, M_PI, log10
 from libc.math cimport ceil
 from libc.string cimport memset, memcpy
-from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t, uint16_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
-from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
+from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI, EV_USER
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
 from fmcore.fx.chain cimport FxChain
 
@@ -309,7 +309,9 @@ cdef class SynthCore(Processor):
         self.v_rng0 = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
         self.v_peg_cents0 = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_peg_stage0 = <int8_t*>PyMem_Malloc(ns)
-        if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
+        self.tune_pitch = <double*>PyMem_Malloc(N_PARTS * 128 * sizeof(double))
+        self.v_timbre_db = <float*>PyMem_Malloc(ns * sizeof(float))
+        if (self.tune_pitch == NULL or self.v_timbre_db == NULL or self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
                 or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
                 or self.o_inc == NULL or self.v_dgl == NULL or self.v_dgr == NULL or self.v_chunk_left == NULL
                 or self.v_done == NULL or self.o_db0 == NULL or self.o_stage0 == NULL or self.v_time0 == NULL
@@ -331,6 +333,7 @@ cdef class SynthCore(Processor):
             self.part[c].own = NULL
             self.part[c].kit = NULL
         self._reset_parts()
+        self._reset_ext()
 
     def __init__(self, double sample_rate=48000.0, int max_voices=16, int max_block=1024):
         self.queue = SpscQueue(4096)
@@ -372,6 +375,7 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.o_db0); PyMem_Free(self.o_stage0); PyMem_Free(self.v_time0); PyMem_Free(self.v_lfo_phase0)
         PyMem_Free(self.v_lfo_sh0); PyMem_Free(self.v_rng0); PyMem_Free(self.v_peg_cents0)
         PyMem_Free(self.v_peg_stage0)
+        PyMem_Free(self.tune_pitch); PyMem_Free(self.v_timbre_db)
         PyMem_Free(self.buf_l); PyMem_Free(self.buf_r)
 
     cdef void _free_plans(self):
@@ -536,6 +540,23 @@ cdef class SynthCore(Processor):
                 ok = self.queue.push(&ev)
         return ok
 
+    def _push_tuning(self, int mask, int note, double pitch, bint realtime=False, at=None):
+        """Queue a key's new pitch (12-TET semitones, < 0 unmaps it) for the parts in the 16-bit
+        ``mask``, applied at sample ``at`` (absolute) or the next block; see ``fmcore.tuning``."""
+        cdef RtEvent ev
+        memset(&ev, 0, sizeof(RtEvent))
+        ev.frame = -1 if at is None else int(at)
+        ev.kind = EV_USER
+        ev.param = <uint16_t>(mask & 0xFFFF)
+        ev.data1 = <uint8_t>(note & 127)
+        ev.data2 = 1 if realtime else 0
+        ev.value = <float>pitch
+        cdef bint ok
+        with self._push_lock:
+            with nogil:
+                ok = self.queue.push(&ev)
+        return ok
+
     def send(self, int status, int data1=0, int data2=0, at=None):
         """Send a MIDI channel message to the audio thread; ``at`` is an absolute sample time
         (``synth.clock.frames`` based) or None for the start of the next block. Returns False if
@@ -613,6 +634,7 @@ cdef class SynthCore(Processor):
         memset(self.v_fade, 0, self.nslots * sizeof(int32_t))
         self.c_active.value.store(0)
         self._reset_parts()
+        self._reset_ext()          # 12-TET, MPE off, CC74 centred
         self._reclaim()
         self.fx.reset()
         self.clock.reset()         # a reused engine renders exactly like a fresh one
@@ -707,6 +729,166 @@ cdef class SynthCore(Processor):
             return &self.bank.plans[self.part[ch].program % self.bank.n]
         return self.default_plan
 
+    # ---- microtuning and MPE (the parsing and the API are fmcore/tuning.py and fmcore/mpe.py)
+
+    cdef void _reset_ext(self) noexcept:
+        cdef int c, n
+        for c in range(N_PARTS):
+            for n in range(128):
+                self.tune_pitch[c * 128 + n] = n          # 12-TET: the engine's frequencies to the bit
+            self.mpe_cents[c] = 0.0
+            self.mpe_owner[c] = c
+            self.timbre_db[c] = 0.0
+            self.mpe.member_bend[c] = 0.0
+            self.mpe.zone[c] = -1
+            self.mpe.manager[c] = False
+            self.mpe.rpn_msb[c] = 127
+            self.mpe.rpn_lsb[c] = 127
+        for c in range(2):
+            self.mpe.members[c] = 0
+            self.mpe.member_range[c] = 48.0
+            self.mpe.manager_range[c] = 2.0
+            self.mpe.manager_bend[c] = 0.0
+
+    cdef void _tuning_event(self, const RtEvent* ev) noexcept nogil:
+        """A key's new pitch (``value``, 12-TET semitones; < 0 unmaps it) on the parts of the mask
+        ``param``; with ``data2`` set (MTS real-time) sounding notes of that key move at this frame."""
+        cdef int c, v, k, note = ev.data1 & 127
+        cdef double hz = 440.0 * exp2((ev.value - 69) / 12.0)
+        cdef const OpPlan* op
+        for c in range(N_PARTS):
+            if not (ev.param >> c) & 1:
+                continue
+            self.tune_pitch[c * 128 + note] = ev.value
+            if not ev.data2 or ev.value < 0:
+                continue
+            for v in range(self.nslots):
+                if self.v_state[v] and self.v_chan[v] == c and self.v_note[v] == note:
+                    self._retick(v)
+                    self.v_note_hz[v] = hz
+                    for k in range(self.vplan[v].n_ops):
+                        op = &self.vplan[v].op[k]
+                        if not op.fixed:
+                            self.o_base_inc[k * self.nslots + v] = op.ratio * op.detune * hz / self.sample_rate
+
+    cdef void _ext_start(self, int v, int ch) noexcept nogil:
+        # a new voice takes its part's CC74 offset
+        self.v_timbre_db[v] = 0.0
+        if self.timbre_db[ch] != 0.0:
+            self._set_timbre(ch, self.timbre_db[ch])
+
+    cdef void _set_timbre(self, int ch, float db) noexcept nogil:
+        """CC74 (MPE timbre, GM2 brightness): the modulators' levels move by ``db`` from this frame."""
+        cdef int v, k
+        cdef float d
+        self.timbre_db[ch] = db
+        for v in range(self.nslots):
+            if self.v_state[v] and self.v_chan[v] == ch and self.v_timbre_db[v] != db:
+                self._retick(v)
+                d = db - self.v_timbre_db[v]
+                for k in range(self.vplan[v].n_ops):
+                    if self.vplan[v].op[k].carrier == 0:
+                        self.o_off_db[k * self.nslots + v] += d
+                self.v_timbre_db[v] = db
+
+    cdef void _mpe_update(self, int ch) noexcept nogil:
+        # the MPE pitch of member channel `ch`: its own bend plus its zone manager's
+        cdef int z = self.mpe.zone[ch]
+        cdef float cents = 0.0
+        if z >= 0 and not self.mpe.manager[ch]:
+            cents = 100.0 * (self.mpe.member_bend[ch] * self.mpe.member_range[z]
+                             + self.mpe.manager_bend[z] * self.mpe.manager_range[z])
+        if cents != self.mpe_cents[ch]:
+            self._retick_part(ch)
+            self.mpe_cents[ch] = cents
+
+    cdef void _mpe_zone(self, int z, int members) noexcept nogil:
+        """MPE Configuration Message: zone ``z`` gets ``members`` member channels (0 turns it off);
+        an overlapping other zone shrinks, as the spec asks."""
+        cdef int c, other = 1 - z
+        if members > 15:
+            members = 15
+        self.mpe.members[z] = members
+        if members > 0 and self.mpe.members[other] > 14 - members:
+            self.mpe.members[other] = 14 - members if 14 - members > 0 else 0
+        for z in range(2):
+            self.mpe.member_range[z] = 48.0
+            self.mpe.manager_range[z] = 2.0
+            self.mpe.manager_bend[z] = 0.0
+        for c in range(N_PARTS):
+            self.mpe.zone[c] = -1
+            self.mpe.manager[c] = False
+            self.mpe.member_bend[c] = 0.0
+            self.mpe_owner[c] = c
+        for z in range(2):
+            if self.mpe.members[z] == 0:
+                continue
+            c = 0 if z == 0 else 15
+            self.mpe.zone[c] = z
+            self.mpe.manager[c] = True
+            for members in range(1, self.mpe.members[z] + 1):
+                c = members if z == 0 else 15 - members
+                self.mpe.zone[c] = z
+                self.mpe_owner[c] = 0 if z == 0 else 15
+                self.part[c].bend = 0.0        # member pitch comes from the zone's bend range
+        for c in range(N_PARTS):
+            self._mpe_update(c)
+
+    cdef bint _mpe_filter(self, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil:
+        """MPE's part of the MIDI dispatch; True when the message is fully handled here."""
+        cdef int ch = status & 0x0F, kind = status & 0xF0, z = self.mpe.zone[ch], c, m
+        cdef float bend
+        if kind == 0xB0:
+            if d1 == 101:
+                self.mpe.rpn_msb[ch] = d2
+            elif d1 == 100:
+                self.mpe.rpn_lsb[ch] = d2
+            elif d1 == 74:
+                self._set_timbre(ch, (<int>d2 - 64) * (12.0 / 64.0))
+            elif d1 == 6 and self.mpe.rpn_msb[ch] == 0 and self.mpe.rpn_lsb[ch] == 6:
+                if ch == 0 or ch == 15:
+                    self._mpe_zone(0 if ch == 0 else 1, d2)
+                return True
+            elif d1 == 6 and self.mpe.rpn_msb[ch] == 0 and self.mpe.rpn_lsb[ch] == 0 and z >= 0:
+                # pitch bend sensitivity: a member channel sets its zone's member range, the manager
+                # the range its own bend applies to members with (and, passed on, its own notes)
+                if self.mpe.manager[ch]:
+                    self.mpe.manager_range[z] = d2
+                else:
+                    self.mpe.member_range[z] = d2
+                for c in range(N_PARTS):
+                    if self.mpe.zone[c] == z:
+                        self._mpe_update(c)
+                return not self.mpe.manager[ch]
+            if z >= 0 and self.mpe.manager[ch] and not (d1 == 6 or d1 == 38 or 98 <= d1 <= 101):
+                # zone-level controllers (pedal, volume, modulation, CC74, all notes off ...) reach every member
+                for m in range(N_PARTS):
+                    if self.mpe.zone[m] == z and not self.mpe.manager[m]:
+                        if d1 == 74:
+                            self._set_timbre(m, (<int>d2 - 64) * (12.0 / 64.0))
+                        else:
+                            self._cc(m, d1, d2)
+            return False
+        if z < 0:
+            return False
+        if kind == 0xE0:
+            bend = <float>(((d2 << 7) | d1) - 8192) / (8191.0 if ((d2 << 7) | d1) > 8192 else 8192.0)
+            if self.mpe.manager[ch]:
+                self.mpe.manager_bend[z] = bend
+                for c in range(N_PARTS):
+                    if self.mpe.zone[c] == z:
+                        self._mpe_update(c)
+                return False                   # the manager's own notes bend as usual
+            self.mpe.member_bend[ch] = bend
+            self._mpe_update(ch)
+            return True
+        if kind == 0xD0 and self.mpe.manager[ch]:
+            for m in range(N_PARTS):
+                if self.mpe.zone[m] == z and not self.mpe.manager[m]:
+                    self._retick_part(m)
+                    self.part[m].aftertouch = d1 / 127.0
+        return False
+
     cdef int render(self, float** out, int nchannels, int nframes,
                     const RtEvent* events, int nevents) noexcept nogil:
         cdef int i, c, pos = 0, nxt, bi = 0
@@ -730,7 +912,9 @@ cdef class SynthCore(Processor):
                         qf = 0
                     if qf >= nframes:
                         q = NULL
-                if bi < nevents and events[bi].frame <= pos and (q == NULL or events[bi].frame <= qf):
+                # at equal frames queued events go first: sent before the block (a tuning, an MPE
+                # configuration), they set up what the block's notes play with
+                if bi < nevents and events[bi].frame <= pos and (q == NULL or events[bi].frame < qf):
                     if events[bi].kind == EV_MIDI:
                         self._midi(events[bi].status, events[bi].data1, events[bi].data2)
                     bi += 1
@@ -738,6 +922,8 @@ cdef class SynthCore(Processor):
                     self.queue.pop(&ev)
                     if ev.kind == EV_MIDI:
                         self._midi(ev.status, ev.data1, ev.data2)
+                    elif ev.kind == EV_USER:
+                        self._tuning_event(&ev)
                 else:
                     if bi < nevents and events[bi].frame < nxt:
                         nxt = <int>events[bi].frame
@@ -777,6 +963,8 @@ cdef class SynthCore(Processor):
     cdef void _midi(self, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil:
         cdef int ch = status & 0x0F
         cdef int kind = status & 0xF0
+        if self._mpe_filter(status, d1, d2):
+            return
         if kind == 0x90:
             if d2 == 0:
                 self._note_off(ch, d1)
@@ -912,6 +1100,8 @@ cdef class SynthCore(Processor):
 
     cdef void _note_on(self, int ch, int note, int vel) noexcept nogil:
         cdef int v
+        if self.tune_pitch[ch * 128 + note] < 0:
+            return                       # a key the keyboard map leaves unmapped
         # a repeated note on a channel releases the earlier one (no pile-up under the pedal)
         for v in range(self.nslots):
             if (self.v_state[v] and self.v_fade[v] == 0 and self.v_chan[v] == ch and self.v_note[v] == note
@@ -925,9 +1115,10 @@ cdef class SynthCore(Processor):
                 return                   # no sound on this key of the kit
             plan = &kit.plans[kit.sound[note]]
         else:
-            plan = self._part_plan(ch)
+            plan = self._part_plan(self.mpe_owner[ch])
         v = self._alloc_voice()
         self._start_voice(v, plan, ch, note, vel)
+        self._ext_start(v, ch)
 
     cdef void _start_voice(self, int v, const Plan* plan, int ch, int note, int vel) noexcept nogil:
         cdef int k, i, ns = self.nslots
@@ -963,7 +1154,7 @@ cdef class SynthCore(Processor):
         self.v_gr[v] = -1.0
         self.v_chunk_left[v] = 0     # first control tick at the onset frame
         self.v_done[v] = 0
-        cdef double hz = 440.0 * exp2((note - 69) / 12.0)
+        cdef double hz = 440.0 * exp2((self.tune_pitch[ch * 128 + note] - 69) / 12.0)
         self.v_note_hz[v] = hz
         cdef float octaves, off
         cdef int o
@@ -1054,7 +1245,7 @@ cdef class SynthCore(Processor):
         cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db) * ramp
         cdef float am_db = amp_depth * 0.5 * (1.0 - lfo)
         cdef double cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
-                             + p.transpose_cents + self.params.end(self.p_tune))
+                             + p.transpose_cents + self.params.end(self.p_tune) + self.mpe_cents[self.v_chan[v]])
         cdef double factor = exp2(cents / 1200.0)
         cdef double f
         cdef float amp

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fmcore import live_commands
 
     live_commands.register(sub)
+    from fmcore import ext_commands
+
+    ext_commands.register(sub)
     return parser
 
 

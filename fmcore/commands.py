@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--limit", action="store_true", help="output limiter: peaks never above -1 dBFS")
     p.add_argument("--lenient", action="store_true", help="render what can be read of a damaged MIDI file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from fmcore.ext_commands import add_options as _ext_options
+
+    _ext_options(p)                       # --fx, --scale, --kbm, --mpe
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("validate", help="run the synth through a stress workload under the real-time checker")
@@ -110,6 +113,7 @@ def cmd_bank_list(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from fmcore.ext_commands import extension_kwargs
     from fmcore.render import demo_song_path, render_midi_to_file
     from fmcore.audiofile import BITS_TO_SUBTYPE
     from pathlib import Path
@@ -120,7 +124,8 @@ def cmd_render(args) -> int:
     report = render_midi_to_file(
         midi, out, sample_rate=args.rate, subtype=BITS_TO_SUBTYPE[args.bits], patches=args.patch,
         tail=args.tail, block=args.block, max_voices=args.voices, normalize=args.normalize,
-        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit)
+        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit,
+        **extension_kwargs(args))
     for w in report.warnings:
         print(f"fmcore: warning: {w}", file=sys.stderr)
     print(f"{out}: {report.summary()}")

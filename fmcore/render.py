@@ -110,13 +110,14 @@ def song_events(song, sample_rate: int) -> np.ndarray:
 
 
 def prepare_song(synth, midi, patches=None, lenient: bool = False, strict_sysex: bool = True, params=None,
-                 limit: bool = False):
+                 limit: bool = False, fx=None, tuning=None, mpe=None):
     """Read ``midi`` and set ``synth`` up for it; returns (song, events at ``synth.sample_rate``).
 
     Offline rendering and live playback both start here, so they sound the same:
     patches (see ``setup_synth``), parameter overrides, the song's tempo for
-    tempo-synced effects, the limiter (``limit``: ceiling -1 dBFS), then every
-    smoothed parameter settled.
+    tempo-synced effects, the limiter (``limit``: ceiling -1 dBFS), effects and plugins
+    (``fx``), tuning and MPE zones (see ``fmcore.extensions``), then every smoothed
+    parameter settled.
     """
     from fmcore.midi import read_midi
 
@@ -129,6 +130,9 @@ def prepare_song(synth, midi, patches=None, lenient: bool = False, strict_sysex:
     if limit:
         synth.params["fx.limiter.ceiling_db"] = -1.0
         synth.fx.enable("limiter")
+    from fmcore.extensions import setup_extensions
+
+    setup_extensions(synth, fx, tuning, mpe)
     synth.settle()
     return song, song_events(song, int(synth.sample_rate))
 
@@ -152,7 +156,7 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
-            params=None, limit=False):
+            params=None, limit=False, fx=None, tuning=None, mpe=None):
     from fmcore.synth import Synth
 
     t0 = time.perf_counter()
@@ -160,7 +164,10 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
         synth = Synth(sample_rate, max_voices=max_voices, max_block=block)
     else:
         synth.reset()
-    song, ev = prepare_song(synth, midi, patches, lenient, strict_sysex, params, limit)
+    song, ev = prepare_song(synth, midi, patches, lenient, strict_sysex, params, limit, fx, tuning, mpe)
+    from fmcore.extensions import SongTuning
+
+    mts, base = SongTuning(song, sample_rate), synth.clock.frames    # MIDI Tuning Standard SysEx
     total = int(round((song.duration_seconds + tail) * sample_rate))
     audio = np.zeros((2, total), np.float32)
     # Python runs once per span (about 1 s of audio); process() splits it into `block`-frame
@@ -178,6 +185,7 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
             chunk = raw[i0:i1].copy()
             chunk[:, 0] -= a
             view = scratch if b - a == span else np.zeros((2, b - a), np.float32)   # last, shorter span
+            mts.feed(synth, a, b, base)
             synth.process(view, chunk)
             audio[:, a:b] = view
             if update:
@@ -190,6 +198,8 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
                           voices_stolen=synth.voices_stolen - stolen0, events_dropped=int(synth.stats["events_dropped"]),
                           notes=int(((ev["status"] & 0xF0) == 0x90).sum()),
                           warnings=[f"{midi}: {w}" for w in song.warnings])
+    if mts.dropped:
+        report.warnings.append(f"{midi}: {mts.dropped} MIDI Tuning changes dropped (event queue full)")
     return audio, report
 
 
@@ -207,24 +217,29 @@ def _finish(audio: np.ndarray, report: RenderReport, normalize: bool) -> np.ndar
 
 def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patches=None, tail: float = DEFAULT_TAIL,
                 block: int = DEFAULT_BLOCK, max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False) -> np.ndarray:
+                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False, fx=None,
+                tuning=None, mpe=None) -> np.ndarray:
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
     ``patches`` as in ``setup_synth`` (default: the built-in bank). ``tail``
     seconds are rendered after the last event. ``normalize`` scales the peak
     to -1 dBFS; ``limit`` turns on the effects chain's output limiter (ceiling
     -1 dBFS) so a dense file never clips. ``synth`` reuses an engine (reset
-    first); ``params`` are parameter overrides (``{"master.gain": 0.8}``).
+    first); ``params`` are parameter overrides (``{"master.gain": 0.8}``). ``fx``: effects and
+    LV2 plugins (``["reverb", "lv2:URI,symbol=value"]``); ``tuning``: a ``fmcore.tuning.Tuning``
+    (every channel but 10) or {channel: Tuning}; ``mpe``: True or (lower, upper) MPE zones.
+    MIDI Tuning Standard SysEx in the file retunes at its exact sample.
     """
     audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                            synth, params, limit)
+                            synth, params, limit, fx, tuning, mpe)
     return _finish(audio, report, normalize)
 
 
 def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_rate: int = DEFAULT_RATE,
                         subtype: str = "PCM_24", patches=None, tail: float = DEFAULT_TAIL, block: int = DEFAULT_BLOCK,
                         max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                        strict_sysex: bool = True, progress=None, limit: bool = False) -> RenderReport:
+                        strict_sysex: bool = True, progress=None, limit: bool = False, fx=None, tuning=None,
+                        mpe=None) -> RenderReport:
     """Render a MIDI file to WAV or FLAC (by suffix), written atomically; returns a ``RenderReport``.
 
     The output format is checked before any work, and nothing is written if
@@ -232,7 +247,7 @@ def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_
     """
     format_for(out, subtype)
     audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                            limit=limit)
+                            limit=limit, fx=fx, tuning=tuning, mpe=mpe)
     audio = _finish(audio, report, normalize)
     write_atomic(out, audio, sample_rate, subtype)
     return report

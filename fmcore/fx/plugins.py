@@ -14,11 +14,12 @@ class Lv2Error(FmcoreError):
 
 def lv2_module():
     """``fmcore.fx.lv2``, or ``Lv2Error`` saying in one line what is missing."""
+    import importlib
+
     try:
-        from fmcore.fx import lv2
+        return importlib.import_module("fmcore.fx.lv2")
     except ImportError:
         raise Lv2Error(MISSING_LV2) from None
-    return lv2
 
 
 def parse_fx_spec(spec: str) -> tuple[str, str, dict[str, float]]:
@@ -50,12 +51,14 @@ def apply_fx(synth, specs) -> list[str]:
     names = []
     for spec in specs or ():
         kind, target, values = parse_fx_spec(spec)
-        if kind == "lv2":
-            effect = synth.fx.load_lv2(target)
-            name = effect.name
-        else:
-            synth.fx.enable(target)
-            name = target
+        try:
+            if kind == "lv2":
+                name = synth.fx.load_lv2(target).name
+            else:
+                synth.fx.enable(target)
+                name = target
+        except ValueError as err:         # a taken name, no free slot, an unknown effect
+            raise FmcoreError(f"--fx {spec!r}: {err}") from None
         for key, value in values.items():
             pname = f"fx.{name}.{key}"
             if pname not in synth.params:

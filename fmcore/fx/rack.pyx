@@ -135,6 +135,10 @@ cdef class PluginRack:
                 return i
         raise ValueError(f"no plugin named {name!r} is loaded; loaded: {', '.join(self.names()) or 'none'}")
 
+    def _held_count(self):
+        # effects whose reference the rack still holds (loaded, pending or not yet reclaimed)
+        return len(self._held)
+
     def names(self):
         """Names of the loaded effects, in slot order."""
         return [e[0] for e in self._slots if e is not None]
