@@ -284,6 +284,8 @@ class MidiInput:
 
     def _on_message(self, msg) -> None:
         data = msg.bytes()
+        if data and data[0] == 0xF0 and self._sysex(bytes(data)):
+            return
         if not data or not 0x80 <= data[0] <= 0xEF:
             self.ignored += 1            # clock, sysex, active sensing, ...
             return
@@ -292,6 +294,17 @@ class MidiInput:
         d2 = data[2] if len(data) > 2 else 0
         self.synth.send(status, d1, d2)
         self.received += 1
+
+    def _sysex(self, data: bytes) -> bool:
+        # MIDI Tuning Standard messages retune at once; others are ignored (counted by the caller)
+        from fmcore.tuning import TuningError
+
+        try:
+            n = self.synth.send_sysex(data)
+        except TuningError:
+            return False
+        self.received += n > 0
+        return n > 0
 
     def close(self) -> None:
         port, self._port = getattr(self, "_port", None), None

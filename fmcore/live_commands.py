@@ -51,6 +51,9 @@ def register(sub) -> None:
                    help="play every message on this channel (default: as received)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     _stream_options(p)
+    from fmcore.ext_commands import add_options as _ext_options
+
+    _ext_options(p)                       # --fx, --scale, --kbm, --mpe
     p.set_defaults(func=cmd_live)
 
 
@@ -92,6 +95,10 @@ def cmd_live(args) -> int:
 
     synth = Synth(args.rate, max_voices=args.voices, max_block=max(args.buffer, 256))
     setup_synth(synth, args.patch, strict_sysex=not args.ignore_checksum)
+    from fmcore.ext_commands import extension_kwargs
+    from fmcore.extensions import setup_extensions
+
+    setup_extensions(synth, **extension_kwargs(args))
     synth.settle()
     channel = None if args.channel is None else args.channel - 1
     midi_in = MidiInput(synth, args.midi_in, api=args.midi_api, channel=channel)
