@@ -10,8 +10,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' 2>/dev/null | grep -v '\.cpp$$')
 # Debian packages: PortAudio headers for PyAudio and the native stream, JACK's
-# dummy server for the live tests, libsndfile comes inside the soundfile wheel.
-APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev
+# dummy server for the live tests, libsndfile comes inside the soundfile wheel;
+# lilv for LV2 hosting and real LV2 plugins for its tests (swh-lv2, x42-plugins).
+APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev liblilv-dev swh-lv2 x42-plugins
 
 .PHONY: demo test bench sysdeps clean
 
