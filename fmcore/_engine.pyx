@@ -1109,7 +1109,7 @@ cdef class SynthCore(Processor):
                 self.v_sustained[v] = 0
                 self._release_voice(v)
         cdef const Plan* plan
-        cdef Kit* kit = self.part[ch].kit
+        cdef Kit* kit = self.part[self.mpe_owner[ch]].kit
         if kit != NULL:
             if kit.sound[note] == 255:
                 return                   # no sound on this key of the kit

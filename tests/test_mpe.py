@@ -167,3 +167,11 @@ def test_two_zones_split_the_channels():
     assert abs(cents(estimate_hz(seg(x[1], 0.05, 0.45)), C4) - bend - 200) < 0.1   # + upper manager's bend
     with pytest.raises(ValueError, match="overlap"):
         s.set_mpe(lower=8, upper=8)
+
+
+def test_member_channel_10_plays_the_zone_patch_not_the_drum_kit(tmp_path):
+    # the built-in setup puts the GM drum kit on channel 10, a member of a 15-channel lower zone
+    path = mpe_file(tmp_path / "ch10.mid", [(0.0, mido.Message("note_on", channel=9, note=60, velocity=100)),
+                                            (0.5, mido.Message("note_off", channel=9, note=60))])
+    x = render(path)
+    assert abs(cents(estimate_hz(seg(x[0], 0.05, 0.45)), C4)) < 0.1
