@@ -11,8 +11,9 @@ PY     := $(VENV)/bin/python
 SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' 2>/dev/null | grep -v '\.cpp$$')
 # Debian packages: PortAudio headers for PyAudio and the native stream, JACK's
 # dummy server for the live tests, libsndfile comes inside the soundfile wheel;
-# lilv for LV2 hosting and real LV2 plugins for its tests (swh-lv2, x42-plugins).
-APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev liblilv-dev swh-lv2 x42-plugins
+# lilv for LV2 hosting and real LV2 plugins for its tests (effects: swh-lv2, x42-plugins;
+# instruments: setbfree, avldrums.lv2).
+APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev liblilv-dev swh-lv2 x42-plugins setbfree avldrums.lv2
 
 .PHONY: demo test bench sysdeps clean
 

@@ -62,7 +62,7 @@ def register(sub) -> None:
     p = sub.add_parser("lv2", help="LV2 plugins: list what is installed, describe one")
     lv2_sub = p.add_subparsers(dest="lv2_command", metavar="ACTION")
     lv2_sub.required = True
-    q = lv2_sub.add_parser("list", help="installed LV2 plugins; * marks those fmcore can host as effects")
+    q = lv2_sub.add_parser("list", help="installed LV2 plugins: * hostable as effects, i as instruments")
     q.add_argument("--all", action="store_true", help="also those fmcore cannot host, with the reason")
     q.set_defaults(func=cmd_lv2_list)
     q = lv2_sub.add_parser("info", help="a plugin's ports and the parameter names they get")
@@ -76,14 +76,16 @@ def cmd_lv2_list(args) -> int:
     plugins = lv2_module().list_plugins()
     shown = 0
     for p in plugins:
-        if not p["hostable"] and not args.all:
+        if not p["hostable"] and not p["instrument"] and not args.all:
             continue
-        mark = "*" if p["hostable"] else " "
+        mark = "*" if p["hostable"] else "i" if p["instrument"] else " "
         why = f"  ({p['why_not']})" if p["why_not"] else ""
         print(f"{mark} {p['uri']}  {p['name']} [{p['cls']}, {p['audio_in']} in {p['audio_out']} out]{why}")
         shown += 1
     hostable = sum(p["hostable"] for p in plugins)
-    print(f"{hostable} of {len(plugins)} plugins can be hosted as effects (--fx lv2:URI)", file=sys.stderr)
+    instruments = sum(p["instrument"] for p in plugins)
+    print(f"{hostable} of {len(plugins)} plugins can be hosted as effects (--fx lv2:URI), {instruments} as "
+          f"instruments (fmcore.fx.lv2.Lv2Instrument)", file=sys.stderr)
     return 0
 
 
@@ -92,7 +94,10 @@ def cmd_lv2_info(args) -> int:
     from fmcore_rt.params import AtomicParams
 
     lv2 = lv2_module()
-    fx = lv2.Lv2Effect(AtomicParams(), lv2.default_name(args.uri), args.uri)
+    try:
+        fx = lv2.Lv2Effect(AtomicParams(), lv2.default_name(args.uri), args.uri)
+    except lv2.Lv2Error:
+        fx = lv2.Lv2Effect(AtomicParams(), lv2.default_name(args.uri), args.uri, instrument=True)
     print(f"{args.uri}: {fx.plugin_name}, {fx.audio_inputs} audio in, {fx.audio_outputs} out")
     for port in fx.ports:
         line = f"  {port['index']:3d} {port['symbol']:<20} {'in ' if port['input'] else 'out'} {port['type']}"

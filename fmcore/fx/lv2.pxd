@@ -1,11 +1,33 @@
 # C-level interface of LV2 hosting: lilv's C API (liblilv-dev) and the plugin effect.
-from libc.stdint cimport uint32_t, int32_t
+from libc.stdint cimport uint32_t, int32_t, int64_t, uint8_t
 from fmcore.fx.base cimport Effect
+from fmcore_rt.processor cimport Processor
+from fmcore_rt.params cimport AtomicParams
+from fmcore_rt.spsc cimport SpscQueue
 
 cdef extern from "lv2/core/lv2.h" nogil:
+    ctypedef void* LV2_Handle
     ctypedef struct LV2_Feature:
         const char* URI
         void* data
+
+cdef extern from "lv2/worker/worker.h" nogil:
+    ctypedef enum LV2_Worker_Status:
+        LV2_WORKER_SUCCESS
+        LV2_WORKER_ERR_UNKNOWN
+        LV2_WORKER_ERR_NO_SPACE
+    ctypedef void* LV2_Worker_Respond_Handle
+    ctypedef void* LV2_Worker_Schedule_Handle
+    ctypedef LV2_Worker_Status (*LV2_Worker_Respond_Function)(LV2_Worker_Respond_Handle, uint32_t,
+                                                              const void*) noexcept nogil
+    ctypedef struct LV2_Worker_Interface:
+        LV2_Worker_Status (*work)(LV2_Handle, LV2_Worker_Respond_Function, LV2_Worker_Respond_Handle,
+                                  uint32_t, const void*) noexcept nogil
+        LV2_Worker_Status (*work_response)(LV2_Handle, uint32_t, const void*) noexcept nogil
+        LV2_Worker_Status (*end_run)(LV2_Handle) noexcept nogil
+    ctypedef struct LV2_Worker_Schedule:
+        LV2_Worker_Schedule_Handle handle
+        LV2_Worker_Status (*schedule_work)(LV2_Worker_Schedule_Handle, uint32_t, const void*) noexcept nogil
 
 cdef extern from "lv2/urid/urid.h" nogil:
     ctypedef uint32_t LV2_URID
@@ -106,10 +128,13 @@ cdef extern from "lilv/lilv.h" nogil:
     void lilv_instance_activate(LilvInstance* instance)
     void lilv_instance_run(LilvInstance* instance, uint32_t sample_count)
     void lilv_instance_deactivate(LilvInstance* instance)
+    const void* lilv_instance_get_extension_data(const LilvInstance* instance, const char* uri)
+    LV2_Handle lilv_instance_get_handle(const LilvInstance* instance)
 
 cdef enum:
     LV2_MAX_INSTANCES = 2      # a mono plugin runs twice on a stereo signal, one instance per channel
     LV2_ATOM_CAPACITY = 8192   # bytes of each atom port buffer
+    LV2_WORKER_CAPACITY = 65536  # bytes of worker responses per block
 
 # What each port is connected to
 cdef enum PortKind:
@@ -129,6 +154,9 @@ cdef class Lv2Effect(Effect):
     cdef readonly str plugin_name
     cdef readonly int audio_inputs
     cdef readonly int audio_outputs
+    cdef readonly bint instrument      # no audio input: played through MIDI (see Lv2Instrument)
+    cdef int midi_port                 # the atom input port MIDI events go to, or -1
+    cdef LV2_URID urid_midi
     cdef int ninst
     cdef list _ports
     cdef LilvInstance* inst[2]
@@ -148,8 +176,15 @@ cdef class Lv2Effect(Effect):
     cdef LV2_URID urid_sequence
     cdef LV2_URID urid_chunk
     # features handed to the plugin (stable addresses for its lifetime)
-    cdef LV2_Feature feat[5]
-    cdef const LV2_Feature* featp[6]
+    cdef LV2_Feature feat[6]
+    cdef const LV2_Feature* featp[7]
+    cdef LV2_Worker_Schedule schedule
+    cdef const LV2_Worker_Interface* worker
+    cdef char* wreq                    # work scheduled during run(), done right after it
+    cdef uint32_t wreq_used
+    cdef char* wresp                   # responses of that work, delivered to work_response()
+    cdef uint32_t wresp_used
+    cdef readonly bint uses_worker
     cdef LV2_Options_Option opts[5]
     cdef float opt_rate
     cdef int32_t opt_max_block
@@ -158,3 +193,14 @@ cdef class Lv2Effect(Effect):
     cdef int _instantiate(self, double sample_rate, int max_block) except -1
     cdef void _free_instances(self) noexcept
     cdef void _reset_atoms(self) noexcept nogil
+    cdef void _run(self, int k, int nframes) noexcept nogil
+    # audio thread, instruments: begin a block, add its MIDI events in frame order, run
+    cdef void begin_midi(self) noexcept nogil
+    cdef bint add_midi(self, int64_t frame, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil
+    cdef void run_instrument(self, float* left, float* right, int nframes) noexcept nogil
+
+cdef class Lv2Instrument(Processor):
+    cdef readonly AtomicParams params
+    cdef readonly Lv2Effect core
+    cdef SpscQueue queue
+    cdef object _push_lock

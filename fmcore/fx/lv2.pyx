@@ -18,12 +18,16 @@ lengths), buf-size:boundedBlockLength. Plugins that require anything else
 (a worker thread, state paths, ...) are refused with the feature named.
 """
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc, PyMem_Free
-from libc.stdint cimport uint32_t, int32_t
+from libc.stdint cimport uint32_t, int32_t, int64_t, uint8_t
 from libc.string cimport memcpy, memset
 from libc.math cimport isnan
 
 from fmcore.fx.base cimport Effect
 from fmcore_rt.params cimport AtomicParams
+from fmcore_rt.processor cimport Processor
+from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
+
+import threading
 
 import os
 import re
@@ -35,9 +39,10 @@ _URID_MAP = b"http://lv2plug.in/ns/ext/urid#map"
 _URID_UNMAP = b"http://lv2plug.in/ns/ext/urid#unmap"
 _OPTIONS = b"http://lv2plug.in/ns/ext/options#options"
 _BOUNDED = b"http://lv2plug.in/ns/ext/buf-size#boundedBlockLength"
+_WORKER = "http://lv2plug.in/ns/ext/worker#schedule"
 #: Features a plugin may require and fmcore provides (or that only describe the plugin).
 SUPPORTED_FEATURES = frozenset({
-    _URID_MAP.decode(), _URID_UNMAP.decode(), _OPTIONS.decode(), _BOUNDED.decode(),
+    _URID_MAP.decode(), _URID_UNMAP.decode(), _OPTIONS.decode(), _BOUNDED.decode(), _WORKER,
     LV2_CORE + "hardRTCapable", LV2_CORE + "isLive", LV2_CORE + "inPlaceBroken",
 })
 
@@ -125,6 +130,28 @@ def _world():
     return _the_world
 
 
+# The worker (work:schedule), synchronous: work that run() schedules is done right after run()
+# returns, on the same thread, and its responses reach work_response() before the block ends.
+# Offline renders are then deterministic; what work() does (a plugin loading samples allocates)
+# happens on the audio thread, and the checker reports it.
+cdef inline LV2_Worker_Status _append(char* buf, uint32_t* used, uint32_t size, const void* data) noexcept nogil:
+    cdef uint32_t need = (4 + size + 7) & ~7u
+    if buf == NULL or used[0] + need > LV2_WORKER_CAPACITY:
+        return LV2_WORKER_ERR_NO_SPACE
+    memcpy(buf + used[0], &size, 4)
+    memcpy(buf + used[0] + 4, data, size)
+    used[0] += need
+    return LV2_WORKER_SUCCESS
+
+
+cdef LV2_Worker_Status _respond(LV2_Worker_Respond_Handle handle, uint32_t size, const void* data) noexcept nogil:
+    return _append((<Lv2Effect>handle).wresp, &(<Lv2Effect>handle).wresp_used, size, data)
+
+
+cdef LV2_Worker_Status _schedule(LV2_Worker_Schedule_Handle handle, uint32_t size, const void* data) noexcept nogil:
+    return _append((<Lv2Effect>handle).wreq, &(<Lv2Effect>handle).wreq_used, size, data)
+
+
 cdef str _s(const LilvNode* n):
     return lilv_node_as_string(n).decode("utf-8", "replace") if n != NULL else ""
 
@@ -140,7 +167,7 @@ cdef tuple _audio_counts(_World w, const LilvPlugin* p):
     cdef uint32_t i, n = lilv_plugin_get_num_ports(p)
     cdef const LilvPort* port
     cdef int ins = 0, outs = 0
-    audio = w.node(LV2_CORE + "AudioPort")
+    cdef bint midi = False
     for i in range(n):
         port = lilv_plugin_get_port_by_index(p, i)
         if lilv_port_is_a(p, port, w.node(LV2_CORE + "AudioPort")):
@@ -148,7 +175,23 @@ cdef tuple _audio_counts(_World w, const LilvPlugin* p):
                 ins += 1
             else:
                 outs += 1
-    return ins, outs
+        elif (lilv_port_is_a(p, port, w.node("http://lv2plug.in/ns/ext/atom#AtomPort"))
+              and lilv_port_is_a(p, port, w.node(LV2_CORE + "InputPort"))):
+            midi = True
+    return ins, outs, midi
+
+
+cdef set _required(_World w, const LilvPlugin* p):
+    cdef LilvNodes* req = lilv_plugin_get_required_features(p)
+    cdef LilvIter* it
+    out = set()
+    if req != NULL:
+        it = lilv_nodes_begin(req)
+        while not lilv_nodes_is_end(req, it):
+            out.add(_s(lilv_nodes_get(req, it)))
+            it = lilv_nodes_next(req, it)
+        lilv_nodes_free(req)
+    return out
 
 
 cdef list _missing_features(_World w, const LilvPlugin* p):
@@ -166,13 +209,17 @@ cdef list _missing_features(_World w, const LilvPlugin* p):
     return missing
 
 
-def _hostable_reason(int ins, int outs, list missing):
+def _hostable_reason(int ins, int outs, list missing, bint instrument=False, bint midi_in=False):
     if missing:
         return "requires " + ", ".join(missing)
     if outs == 0:
         return "no audio output"
+    if instrument:
+        if ins != 0 or outs > 2 or not midi_in:
+            return "not an instrument fmcore can host (no audio input, 1 or 2 outputs, an atom MIDI input)"
+        return ""
     if ins == 0:
-        return "no audio input (an instrument or generator)"
+        return "no audio input (an instrument or generator: see Lv2Instrument)"
     if ins > 2 or outs > 2:
         return f"{ins} audio inputs and {outs} outputs (fmcore hosts mono and stereo effects)"
     if ins == 2 and outs == 1:
@@ -189,11 +236,13 @@ def list_plugins():
     out = []
     while not lilv_plugins_is_end(w.plugins, it):
         p = lilv_plugins_get(w.plugins, it)
-        ins, outs = _audio_counts(w, p)
-        why = _hostable_reason(ins, outs, _missing_features(w, p))
+        ins, outs, midi = _audio_counts(w, p)
+        missing = _missing_features(w, p)
+        why = _hostable_reason(ins, outs, missing)
         out.append(dict(uri=_s(lilv_plugin_get_uri(p)), name=_name_of(p),
                         cls=_s(lilv_plugin_class_get_label(lilv_plugin_get_class(p))),
-                        audio_in=ins, audio_out=outs, hostable=not why, why_not=why))
+                        audio_in=ins, audio_out=outs, hostable=not why, why_not=why,
+                        instrument=not _hostable_reason(ins, outs, missing, True, midi)))
         it = lilv_plugins_next(w.plugins, it)
     out.sort(key=lambda d: d["uri"])
     return out
@@ -232,7 +281,8 @@ cdef class Lv2Effect(Effect):
             self.inbuf[i] = NULL
             self.outbuf[i] = NULL
 
-    def __init__(self, AtomicParams params not None, str name, str uri, double sample_rate=48000.0):
+    def __init__(self, AtomicParams params not None, str name, str uri, double sample_rate=48000.0,
+                 bint instrument=False):
         Effect.__init__(self, params, name)
         cdef _World w = _world()
         self._world = w
@@ -241,13 +291,19 @@ cdef class Lv2Effect(Effect):
         if not lilv_plugin_verify(self.plugin):
             raise Lv2Error(f"LV2 plugin {uri!r} failed lilv's verification (broken bundle?)")
         self.plugin_name = _name_of(self.plugin)
-        ins, outs = _audio_counts(w, self.plugin)
-        why = _hostable_reason(ins, outs, _missing_features(w, self.plugin))
+        ins, outs, midi = _audio_counts(w, self.plugin)
+        why = _hostable_reason(ins, outs, _missing_features(w, self.plugin), instrument, midi)
         if why:
-            raise Lv2Error(f"LV2 plugin {uri!r} cannot be hosted as an effect: {why}")
+            raise Lv2Error(f"LV2 plugin {uri!r} cannot be hosted as an {'instrument' if instrument else 'effect'}: {why}")
         self.audio_inputs = ins
         self.audio_outputs = outs
+        self.instrument = instrument
+        self.midi_port = -1
+        self.urid_midi = w.map(b"http://lv2plug.in/ns/ext/midi#MidiEvent")
         self.ninst = 2 if (ins == 1 and outs == 1) else 1
+        self.uses_worker = _WORKER in _required(w, self.plugin)
+        if self.uses_worker and self.ninst > 1:
+            raise Lv2Error(f"LV2 plugin {uri!r} cannot be hosted: a mono plugin that needs a worker")
         self.nports = lilv_plugin_get_num_ports(self.plugin)
         cdef int n = self.nports
         self.kind = <int*>PyMem_Calloc(n, sizeof(int))
@@ -327,6 +383,8 @@ cdef class Lv2Effect(Effect):
                 elif lilv_port_is_a(self.plugin, port, w.node("http://lv2plug.in/ns/ext/atom#AtomPort")):
                     info["type"] = "atom"
                     self.kind[i] = PK_ATOM_IN if is_in else PK_ATOM_OUT
+                    if is_in and self.midi_port < 0:
+                        self.midi_port = i
                 elif lilv_port_is_a(self.plugin, port, w.node(LV2_CORE + "CVPort")):
                     info["type"] = "cv"
                     self.kind[i] = PK_CV
@@ -367,8 +425,13 @@ cdef class Lv2Effect(Effect):
             self.outbuf[i] = NULL
         PyMem_Free(self.cvbuf)
         PyMem_Free(self.atoms)
+        PyMem_Free(self.wresp)
+        PyMem_Free(self.wreq)
+        self.wreq = NULL
         self.cvbuf = NULL
         self.atoms = NULL
+        self.wresp = NULL
+        self.worker = NULL
 
     cdef int prepare_c(self, double sample_rate, int max_block) except -1:
         self._instantiate(sample_rate, max_block)
@@ -388,7 +451,11 @@ cdef class Lv2Effect(Effect):
                 raise MemoryError()
         self.cvbuf = <float*>PyMem_Calloc(max_block, sizeof(float))
         self.atoms = <char*>PyMem_Calloc(n * LV2_MAX_INSTANCES, LV2_ATOM_CAPACITY)
-        if self.cvbuf == NULL or self.atoms == NULL:
+        self.wresp = <char*>PyMem_Malloc(LV2_WORKER_CAPACITY)
+        self.wreq = <char*>PyMem_Malloc(LV2_WORKER_CAPACITY)
+        self.wresp_used = 0
+        self.wreq_used = 0
+        if self.cvbuf == NULL or self.atoms == NULL or self.wresp == NULL or self.wreq == NULL:
             raise MemoryError()
         self.opt_rate = <float>sample_rate
         self.opt_max_block = max_block
@@ -425,9 +492,13 @@ cdef class Lv2Effect(Effect):
         self.feat[2].data = &self.opts[0]
         self.feat[3].URI = b"http://lv2plug.in/ns/ext/buf-size#boundedBlockLength"
         self.feat[3].data = NULL
-        for i in range(4):
+        self.schedule.handle = <void*>self
+        self.schedule.schedule_work = _schedule
+        self.feat[4].URI = b"http://lv2plug.in/ns/ext/worker#schedule"
+        self.feat[4].data = &self.schedule
+        for i in range(5):
             self.featp[i] = &self.feat[i]
-        self.featp[4] = NULL
+        self.featp[5] = NULL
         cdef LilvInstance* inst
         for k in range(self.ninst):
             inst = lilv_plugin_instantiate(self.plugin, sample_rate, self.featp)
@@ -450,9 +521,42 @@ cdef class Lv2Effect(Effect):
                 else:
                     lilv_instance_connect_port(inst, i, NULL)
         self._reset_atoms()
+        if self.uses_worker:
+            self.worker = <const LV2_Worker_Interface*>lilv_instance_get_extension_data(
+                self.inst[0], b"http://lv2plug.in/ns/ext/worker#interface")
+            if self.worker == NULL:
+                self._free_instances()
+                raise Lv2Error(f"LV2 plugin {self.uri!r} asks for a worker but has no worker interface")
         for k in range(self.ninst):
             lilv_instance_activate(self.inst[k])
         return 0
+
+    cdef void _run(self, int k, int nframes) noexcept nogil:
+        cdef uint32_t pos = 0, size
+        cdef LV2_Handle h
+        lilv_instance_run(self.inst[k], nframes)
+        if self.worker == NULL:
+            return
+        h = lilv_instance_get_handle(self.inst[k])
+        cdef int round_
+        for round_ in range(4):               # work_response may schedule more: a few rounds, bounded
+            if self.wreq_used == 0:
+                break
+            pos = 0
+            while pos < self.wreq_used:
+                memcpy(&size, self.wreq + pos, 4)
+                self.worker.work(h, _respond, <void*>self, size, self.wreq + pos + 4)
+                pos += (4 + size + 7) & ~7u
+            self.wreq_used = 0
+            pos = 0
+            while pos < self.wresp_used:
+                memcpy(&size, self.wresp + pos, 4)
+                if self.worker.work_response != NULL:
+                    self.worker.work_response(h, size, self.wresp + pos + 4)
+                pos += (4 + size + 7) & ~7u
+            self.wresp_used = 0
+        if self.worker.end_run != NULL:
+            self.worker.end_run(h)
 
     cdef void _reset_atoms(self) noexcept nogil:
         # input sequences empty; output sequences offered with their whole capacity (as the spec asks)
@@ -508,8 +612,8 @@ cdef class Lv2Effect(Effect):
             # mono plugin: one instance per channel
             memcpy(self.inbuf[0], left, bytes)
             memcpy(self.inbuf[2], right, bytes)
-            lilv_instance_run(self.inst[0], nframes)
-            lilv_instance_run(self.inst[1], nframes)
+            self._run(0, nframes)
+            self._run(1, nframes)
             memcpy(left, self.outbuf[0], bytes)
             memcpy(right, self.outbuf[2], bytes)
             return
@@ -519,9 +623,141 @@ cdef class Lv2Effect(Effect):
         else:
             for i in range(nframes):
                 self.inbuf[0][i] = 0.5 * (left[i] + right[i])
-        lilv_instance_run(self.inst[0], nframes)
+        self._run(0, nframes)
+        memcpy(left, self.outbuf[0], bytes)
+        memcpy(right, self.outbuf[1] if self.audio_outputs == 2 else self.outbuf[0], bytes)
+
+    cdef void begin_midi(self) noexcept nogil:
+        cdef int j
+        cdef float v
+        for j in range(self.nparams):
+            v = self.params.end(self.param_slot[j])
+            self.ctl[self.param_port[j]] = v
+        self._reset_atoms()
+
+    cdef bint add_midi(self, int64_t frame, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil:
+        """Append one MIDI event to the block's input sequence; False when it is full (dropped)."""
+        if self.midi_port < 0 or self.atoms == NULL:
+            return False
+        cdef LV2_Atom_Sequence* seq = <LV2_Atom_Sequence*>(self.atoms + self.midi_port * LV2_ATOM_CAPACITY)
+        cdef uint32_t n = 2 if (status & 0xF0) == 0xC0 or (status & 0xF0) == 0xD0 else 3
+        cdef uint32_t used = sizeof(LV2_Atom) + seq.atom.size
+        cdef uint32_t need = (16 + n + 7) & ~7u        # LV2_Atom_Event header + body, padded to 8 bytes
+        if used + need > LV2_ATOM_CAPACITY:
+            return False
+        cdef char* ev = (<char*>seq) + used
+        cdef uint8_t msg[3]
+        msg[0] = status
+        msg[1] = d1
+        msg[2] = d2
+        memcpy(ev, &frame, 8)                           # time.frames
+        memcpy(ev + 8, &n, 4)                           # body.size
+        memcpy(ev + 12, &self.urid_midi, 4)             # body.type
+        memcpy(ev + 16, msg, n)
+        seq.atom.size += need
+        return True
+
+    cdef void run_instrument(self, float* left, float* right, int nframes) noexcept nogil:
+        if self.inst[0] == NULL:
+            return
+        if nframes > self.max_block:
+            nframes = self.max_block
+        self._run(0, nframes)
+        cdef size_t bytes = nframes * sizeof(float)
         memcpy(left, self.outbuf[0], bytes)
         memcpy(right, self.outbuf[1] if self.audio_outputs == 2 else self.outbuf[0], bytes)
 
     def __repr__(self):
         return f"<Lv2Effect {self.name!r} {self.uri}>"
+
+
+cdef class Lv2Instrument(Processor):
+    """An LV2 instrument (MIDI in, audio out) hosted as a processor, like ``fmcore.Synth``.
+
+    ``Lv2Instrument(uri, sample_rate=48000, max_block=1024)``: ``process(out, events)``
+    renders with MIDI channel messages at their exact frames (they become the plugin's
+    time-stamped atom events); ``send``/``note_on``/``note_off`` queue events from any
+    control thread. Control inputs are parameters ``fx.<name>.<symbol>`` in ``params``.
+    """
+
+    def __init__(self, str uri, double sample_rate=48000.0, int max_block=1024, name=None):
+        self.params = AtomicParams()
+        self.core = Lv2Effect(self.params, default_name(uri) if name is None else str(name), uri, sample_rate,
+                              instrument=True)
+        self.queue = SpscQueue(4096)
+        self._push_lock = threading.Lock()
+        self.prepare(sample_rate, max_block)
+        self.params.settle()
+
+    cdef int prepare_c(self, double sample_rate, int max_block) except -1:
+        self.params.prepare(sample_rate)
+        self.core.prepare_c(sample_rate, max_block)
+        return 0
+
+    cdef int render(self, float** out, int nchannels, int nframes,
+                    const RtEvent* events, int nevents) noexcept nogil:
+        cdef int bi = 0, c, i
+        cdef long long now = <long long>self.clock.now(), qf
+        cdef const RtEvent* q
+        cdef RtEvent ev
+        self.params.begin_block(nframes)
+        self.core.begin_midi()
+        while True:                       # queued and block events merged in frame order
+            q = self.queue.front()
+            qf = -1
+            if q != NULL:
+                qf = q.frame - now if q.frame >= 0 else 0
+                if qf < 0:
+                    qf = 0
+                if qf >= nframes:
+                    q = NULL
+            if q != NULL and (bi >= nevents or qf <= events[bi].frame):
+                self.queue.pop(&ev)
+                if ev.kind == EV_MIDI:
+                    self.core.add_midi(qf, ev.status, ev.data1, ev.data2)
+            elif bi < nevents:
+                if events[bi].kind == EV_MIDI:
+                    self.core.add_midi(events[bi].frame, events[bi].status, events[bi].data1, events[bi].data2)
+                bi += 1
+            else:
+                break
+        cdef float* right = out[1] if nchannels >= 2 else self.core.inbuf[0]
+        self.core.run_instrument(out[0], right, nframes)
+        if nchannels == 1:
+            for i in range(nframes):
+                out[0][i] = 0.5 * (out[0][i] + right[i])
+        for c in range(2, nchannels):
+            memset(out[c], 0, nframes * sizeof(float))
+        return 0
+
+    def send(self, int status, int data1=0, int data2=0, at=None):
+        """Queue a MIDI channel message for sample ``at`` (absolute) or the next block; False if full."""
+        if not 0x80 <= status <= 0xEF or not (0 <= data1 <= 127 and 0 <= data2 <= 127):
+            raise ValueError(f"not a MIDI channel message: {status:#x} {data1} {data2}")
+        cdef RtEvent e
+        memset(&e, 0, sizeof(RtEvent))
+        e.frame = -1 if at is None else int(at)
+        e.kind = EV_MIDI
+        e.status = <uint8_t>status
+        e.data1 = <uint8_t>data1
+        e.data2 = <uint8_t>data2
+        cdef bint ok
+        with self._push_lock:
+            with nogil:
+                ok = self.queue.push(&e)
+        return ok
+
+    def note_on(self, int note, int velocity=100, int channel=0, at=None):
+        return self.send(0x90 | channel, note, velocity, at)
+
+    def note_off(self, int note, int channel=0, at=None):
+        return self.send(0x80 | channel, note, 0, at)
+
+    def reset(self):
+        """Forget the plugin's state and restart the clock (audio stopped)."""
+        self.queue.drain()
+        self.core.reset()
+        self.clock.reset()
+
+    def __repr__(self):
+        return f"<Lv2Instrument {self.core.uri}>"
