@@ -19,12 +19,14 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.math cimport sin, exp2, pow, fabs, isfinite, M_PI, log10
 from libc.math cimport ceil
 from libc.string cimport memset, memcpy
-from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t, uint16_t
+from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport uint16_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
-from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI, EV_USER
+from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
+from fmcore_rt.spsc cimport EV_USER          # tuning changes (fmcore.tuning)
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
 from fmcore.fx.chain cimport FxChain
 
@@ -309,14 +311,16 @@ cdef class SynthCore(Processor):
         self.v_rng0 = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
         self.v_peg_cents0 = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_peg_stage0 = <int8_t*>PyMem_Malloc(ns)
-        self.tune_pitch = <double*>PyMem_Malloc(N_PARTS * 128 * sizeof(double))
-        self.v_timbre_db = <float*>PyMem_Malloc(ns * sizeof(float))
-        if (self.tune_pitch == NULL or self.v_timbre_db == NULL or self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
+        if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
                 or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
                 or self.o_inc == NULL or self.v_dgl == NULL or self.v_dgr == NULL or self.v_chunk_left == NULL
                 or self.v_done == NULL or self.o_db0 == NULL or self.o_stage0 == NULL or self.v_time0 == NULL
                 or self.v_lfo_phase0 == NULL or self.v_lfo_sh0 == NULL or self.v_rng0 == NULL
                 or self.v_peg_cents0 == NULL or self.v_peg_stage0 == NULL):
+            raise MemoryError()
+        self.tune_pitch = <double*>PyMem_Malloc(N_PARTS * 128 * sizeof(double))   # tuning and MPE
+        self.v_timbre_db = <float*>PyMem_Malloc(ns * sizeof(float))
+        if self.tune_pitch == NULL or self.v_timbre_db == NULL:
             raise MemoryError()
         memset(self.v_state, 0, ns)
         memset(self.v_fade, 0, ns * sizeof(int32_t))

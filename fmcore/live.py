@@ -163,7 +163,8 @@ class PlayReport:
 
 def play_file(midi, *, backend: str = "native", device=None, buffer: int = 128, sample_rate: int = 48000,
               patches=None, voices: int = 32, tail: float = 2.0, lead: float = 0.2, lenient: bool = False,
-              strict_sysex: bool = True, lock_memory: bool = True, on_start=None, stop_event=None) -> PlayReport:
+              strict_sysex: bool = True, lock_memory: bool = True, on_start=None, stop_event=None,
+              fx=None, tuning=None, mpe=None) -> PlayReport:
     """Play a MIDI file in real time through an audio stream; returns a ``PlayReport``.
 
     Blocks until the song (plus ``tail``) has played, ``stop_event`` is set, or Ctrl-C
@@ -174,7 +175,8 @@ def play_file(midi, *, backend: str = "native", device=None, buffer: int = 128, 
     from fmcore_rt.streams import open_stream
 
     synth = Synth(sample_rate, max_voices=voices, max_block=max(buffer, 256))
-    song, events = prepare_song(synth, midi, patches, lenient=lenient, strict_sysex=strict_sysex)
+    song, events = prepare_song(synth, midi, patches, lenient=lenient, strict_sysex=strict_sysex, fx=fx,
+                                tuning=tuning, mpe=mpe)
     stream = open_stream(backend, synth, sample_rate=sample_rate, frames_per_buffer=buffer, channels=2,
                          device=device, lock_memory=lock_memory)
     player = SongPlayer(synth, events, lead=lead, align=buffer, tail=tail)

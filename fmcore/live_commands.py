@@ -41,6 +41,9 @@ def register(sub) -> None:
                    help="seconds the scheduler runs ahead of the audio clock (default 0.2)")
     p.add_argument("--lenient", action="store_true", help="play what can be read of a damaged MIDI file")
     p.add_argument("--quiet", action="store_true", help="no statistics at the end")
+    from fmcore.ext_commands import add_options as _ext_options
+
+    _ext_options(p)                       # --fx, --scale, --kbm, --mpe
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("live", help="play the synth from a MIDI input port")
@@ -65,6 +68,7 @@ def cmd_devices(args) -> int:
 
 
 def cmd_play(args) -> int:
+    from fmcore.ext_commands import extension_kwargs
     from fmcore.live import play_file
     from fmcore.render import demo_song_path
 
@@ -72,7 +76,7 @@ def cmd_play(args) -> int:
     report = play_file(midi, backend=args.backend, device=args.device, buffer=args.buffer,
                        sample_rate=args.rate, patches=args.patch, voices=args.voices, tail=args.tail,
                        lead=args.lead, lenient=args.lenient, strict_sysex=not args.ignore_checksum,
-                       lock_memory=not args.no_mlock)
+                       lock_memory=not args.no_mlock, **extension_kwargs(args))
     if not args.quiet:
         print(report.format())
     return 130 if report.interrupted else 0

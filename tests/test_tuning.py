@@ -260,3 +260,18 @@ print(json.dumps({"active": r.active, "fn": r.by_function}))
 
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert res["active"] and res["fn"] == {}
+
+
+def test_midi_input_applies_mts_sysex_as_it_arrives():
+    from fmcore.live import MidiInput
+
+    s = fmcore.Synth(SR, max_block=256)
+    s.set_patch(sine_patch(), 0)
+    port = MidiInput.__new__(MidiInput)          # the real handler, without opening a port
+    port.synth, port.channel, port.received, port.ignored = s, None, 0, 0
+    port._on_message(mido.Message("sysex", data=single_note_change([(69, 69.5)])[1:-1]))
+    port._on_message(mido.Message("note_on", note=69, velocity=100))
+    port._on_message(mido.Message("sysex", data=[0x43, 0x10, 0x01]))          # not MTS: ignored
+    assert (port.received, port.ignored) == (2, 1)
+    x = s.render([], duration=1.0)
+    assert abs(cents(estimate_hz(x[0, SR // 20:]), 440.0 * 2 ** (0.5 / 12))) < 0.1

@@ -239,6 +239,8 @@ def list_plugins():
         ins, outs, midi = _audio_counts(w, p)
         missing = _missing_features(w, p)
         why = _hostable_reason(ins, outs, missing)
+        if not why and ins == 1 and outs == 1 and _WORKER in _required(w, p):
+            why = "a mono plugin that needs a worker (fmcore runs mono plugins twice, one per channel)"
         out.append(dict(uri=_s(lilv_plugin_get_uri(p)), name=_name_of(p),
                         cls=_s(lilv_plugin_class_get_label(lilv_plugin_get_class(p))),
                         audio_in=ins, audio_out=outs, hostable=not why, why_not=why,
