@@ -7,6 +7,51 @@ from fmcore_rt.spsc cimport SpscQueue, RtEvent
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64
 from fmcore.fx.chain cimport FxChain
 
+cdef extern from "fm_kernels.hpp" nogil:
+    enum:
+        FM_SUB
+        FM_SUB_PAD
+        FM_LANES
+        FM_MAX_SWITCH
+    cdef struct FmSwitch:
+        int at, lane, j0, zero
+        uint32_t ph[12]
+        uint32_t inc[12]
+        float g[12]
+        float dg[12]
+    cdef struct FmSerial:
+        int width
+        int n_ops
+        int n_int
+        int n_fb
+        int has_ext
+        int int_start[13]
+        int int_src[144]
+        int fb_start[13]
+        int fb_src[144]
+        float int_amt[2304]
+        float fb_amt[2304]
+        float y1[192]
+        float y2[192]
+        int n_switch
+        FmSwitch sw[96]
+        int order[96]
+        float* ext
+        float* y
+    cdef struct FmKernels:
+        void (*op_run)(uint32_t ph, uint32_t inc, float g, float dg, int j0, int n,
+                       const float* const* src, const float* amt, int nsrc, float* y,
+                       float* out, float c, int first) noexcept nogil
+        void (*carrier_add)(float* out, const float* y, float c, int n, int first) noexcept nogil
+        void (*mix_seg)(float* L, float* R, const float* x, int n, int j0, float gl, float dgl,
+                        float gr, float dgr, int fade, float inv_fade) noexcept nogil
+        void (*serial_lanes)(FmSerial* s, int n) noexcept nogil
+        void (*lanes_out)(float* const* dst, const float* y, int w, int nl, int n) noexcept nogil
+        void (*amps)(const float* x, const float* scale, float* amp, int n) noexcept nogil
+        float (*sin_scalar)(uint32_t phase) noexcept nogil
+        const char* name
+    const FmKernels* fm_select_kernels(int want)
+
 cdef enum:
     MAX_OPS = 12
     MAX_EDGES = 144            # MAX_OPS * MAX_OPS
@@ -14,7 +59,8 @@ cdef enum:
     BANK_SIZE = 128
     RETIRE_CAP = 64            # power of two
     KIT_SOUNDS = 16
-    CHUNK = 32                 # control-rate period in samples (envelopes, LFO, pitch)
+    CHUNK = 64                 # control-rate period in samples (envelopes, LFO, pitch)
+    NSEG = 4                   # segments of one voice in a sub-span: FM_SUB / CHUNK + 2
 
 cdef struct EnvPlan:
     float level_db[4]          # L1..L4 in dB (FLOOR_DB = silence)
@@ -39,6 +85,17 @@ cdef struct OpPlan:
     int dx7                    # DX7 laws (attack curve, level scaling, velocity), see eg_advance_op
     float level_db             # 20*log10(level): the output level's share of the DX7 absolute level
 
+# The shape of a plan's serial operators (see fmcore/stages.py): voices whose shapes are equal
+# run their serial operators together, one voice per lane.
+cdef struct SerialShape:
+    uint64_t id                # a hash of the rest: equal ids, equal shapes
+    int n                      # serial operators (0: the plan runs wholly operator-major)
+    int has_ext                # some serial operator has modulators outside the group
+    int int_start[13]          # same-sample edges between serial operators, by destination
+    int int_src[144]           # serial index of the source
+    int fb_start[13]           # feedback edges into serial operators, by destination
+    int fb_src[144]            # serial index of the source
+
 # A patch compiled for the audio thread: flat, fixed size, no pointers.
 cdef struct Plan:
     int n_ops
@@ -51,7 +108,17 @@ cdef struct Plan:
     int fb_count[12]
     int fb_src[144]
     float fb_amt[144]
-    uint32_t fb_sources        # bit i: operator i's past outputs are read by a feedback edge
+    float mod_scale[144]       # mod_amt in units of 2^-24 cycle (what the kernels add to phase)
+    SerialShape shape
+    int serial_op[12]          # operator index of each serial operator
+    uint32_t serial_mask
+    uint32_t pre_mask          # non-serial operators that modulate serial ones (run before them)
+    uint32_t carrier_mask
+    float s_int_amt[144]       # amounts of shape.int_src edges, units of 2^-24 cycle
+    float s_fb_amt[144]        # amounts of shape.fb_src edges, halved for the two-sample average
+    int s_ext_start[13]        # modulators of serial operators from outside the group
+    int s_ext_src[144]         # operator index
+    float s_ext_amt[144]
     OpPlan op[12]
     int lfo_wave
     float lfo_rate
@@ -82,6 +149,33 @@ cdef struct Kit:
     uint8_t sound[128]
     int n
     Plan plans[16]
+
+# One voice's stretch of a sub-span inside one control chunk, with that chunk's parameters:
+# what the kernels read. Sample i of the stretch is sample j0 + i of its chunk.
+cdef struct Seg:
+    int off                    # first sample in the sub-span
+    int len
+    int j0
+    int fade                   # samples of a steal fade left at the stretch's start (0: none)
+    float gl, dgl, gr, dgr     # pan gains at the chunk's start and per sample
+    uint32_t silent            # operators below the floor through the whole chunk
+    uint32_t ph[12]
+    uint32_t inc[12]
+    float g[12]
+    float dg[12]
+
+# What a voice runs per stretch for a given set of silent operators, in processing order:
+# rebuilt only when that set changes (see _voice_ops).
+cdef struct Prog:
+    uint32_t key               # the silent mask it was built for (NO_PROG: none yet)
+    int n
+    uint8_t op[12]
+    uint8_t run[12]            # 0: the output is in ybuf already (a serial operator)
+    uint8_t keep[12]           # 1: other operators read the output: store it
+    uint8_t nsrc[12]
+    uint8_t src[12][12]
+    float amt[12][12]          # units of 2^-24 cycle
+    float carrier[12]          # 0: not a carrier
 
 cdef struct PartState:
     Plan* own                  # plan set with set_patch, or NULL
@@ -123,7 +217,7 @@ cdef class SynthCore(Processor):
     cdef Plan* default_plan
     cdef Bank* bank
     cdef PartState part[16]
-    # voice state, structure of arrays (index v, or op * nslots + v)
+    # voice state, structure of arrays (index v, or v * MAX_OPS + op: a voice's operators side by side)
     cdef Plan* vplan
     cdef uint8_t* v_state               # 0 free, 1 sounding
     cdef int32_t* v_fade                # samples left of a steal fade, 0 = not fading
@@ -142,20 +236,22 @@ cdef class SynthCore(Processor):
     cdef float* v_gl
     cdef float* v_gr
     cdef double* v_note_hz
-    cdef uint64_t* o_phase
+    cdef uint64_t* o_phase              # exact phase at the start of the current chunk
     cdef double* o_base_inc             # cycles per sample before pitch modulation
     cdef int8_t* o_stage
     cdef float* o_db
-    cdef float* o_gain                  # amplitude at the end of the last chunk
+    cdef float* o_gain                  # amplitude at the start of the current chunk
     cdef float* o_off_db                # velocity + keyboard level scaling
     cdef float* o_rate_mul
     cdef float* o_y1
     cdef float* o_y2
     cdef float* o_dg                    # gain step per sample in the current control chunk
-    cdef uint64_t* o_inc                # phase step in the current control chunk
+    cdef uint64_t* o_inc                # phase step in the current control chunk (2^64 = one cycle)
     cdef float* v_dgl
     cdef float* v_dgr
     cdef int32_t* v_chunk_left          # samples left in the voice's current control chunk
+    cdef int32_t* v_chunk_len           # its length (CHUNK; less once an event ended it early)
+    cdef uint32_t* v_silent             # operators below the floor through the current chunk
     cdef uint8_t* v_done                # carriers silent for good: retire at the chunk's end
     # control state at the voice's last tick (see _retick)
     cdef float* o_db0
@@ -179,6 +275,22 @@ cdef class SynthCore(Processor):
     # block buffers
     cdef float* buf_l
     cdef float* buf_r
+    # sub-span work (sized by the slot count at construction)
+    cdef const FmKernels* k             # the sample loops for this CPU (fm_kernels.hpp)
+    cdef Seg* segs                      # NSEG per slot
+    cdef Prog* prog                     # one per slot
+    cdef int32_t* v_nseg
+    cdef int32_t* v_nrend               # samples the voice renders in the current sub-span
+    cdef float* vout                    # FM_SUB_PAD per slot: the voice's mono output
+    cdef float* ybuf                    # FM_LANES * MAX_OPS * FM_SUB_PAD: operator outputs, per lane
+    cdef FmSerial* ser                  # one batch of serial lanes and its buffers
+    cdef int32_t* act                   # voices rendering in the sub-span, in slot order
+    cdef int32_t* serq                  # those with serial operators
+    cdef int32_t* lane_v                # the current batch's voices
+    cdef float op_lvl[12]               # op level and detune parameters for this block
+    cdef double op_tune[12]
+    cdef double tune_cents              # master tune for this block
+    cdef double inv_sr
     # parameter slots
     cdef int p_gain
     cdef int p_tune
@@ -196,7 +308,6 @@ cdef class SynthCore(Processor):
     cdef int _reclaim(self) except -1
     cdef int _publish(self, int slot, uintptr_t p) except -1
     cdef void _adopt_plans(self) noexcept nogil
-    cdef float _op_amp(self, const Plan* p, int k, float db, float off, float am_db) noexcept nogil
     cdef float _loudness(self, int v) noexcept nogil
     cdef bint _retire(self, uintptr_t p) noexcept nogil
     cdef const Plan* _part_plan(self, int ch) noexcept nogil
@@ -208,14 +319,19 @@ cdef class SynthCore(Processor):
     cdef int _alloc_voice(self) noexcept nogil
     cdef void _start_voice(self, int v, const Plan* plan, int ch, int note, int vel) noexcept nogil
     cdef void _render_span(self, int a, int b) noexcept nogil
-    cdef void _render_voice(self, int v, float* L, float* R, int n) noexcept nogil
+    cdef void _render_sub(self, float* L, float* R, int n) noexcept nogil
+    cdef void _plan_voice(self, int v, int n) noexcept nogil
+    cdef void _voice_ops(self, int v, uint32_t skip, float* yb) noexcept nogil
+    cdef void _build_prog(self, int v, uint32_t skip, uint32_t silent) noexcept nogil
+    cdef void _serial_batches(self, int nser, int n) noexcept nogil
+    cdef void _serial_fill(self, int lane, int v, int n) noexcept nogil
+    cdef void _serial_ext(self, int lane, int v) noexcept nogil
     cdef void _control(self, int v) noexcept nogil
     cdef void _advance(self, int v, int n) noexcept nogil
     cdef void _save_tick(self, int v) noexcept nogil
     cdef void _restore_tick(self, int v) noexcept nogil
     cdef void _retick(self, int v) noexcept nogil
     cdef void _retick_part(self, int ch) noexcept nogil
-    cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil
     cdef void _reset_ext(self) noexcept
     cdef void _tuning_event(self, const RtEvent* ev) noexcept nogil
     cdef bint _mpe_filter(self, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil

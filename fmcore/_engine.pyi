@@ -8,13 +8,23 @@ from fmcore.patch import Patch
 from fmcore_rt.params import AtomicParams
 from fmcore_rt.processor import Processor
 
+def simd_paths() -> list[str]:
+    """The kernel paths this build and CPU can run, best first."""
+
+def _kernel_op_run(simd: str, ph: int, inc: int, g: float, dg: float, j0: int, n: int,
+                   mod: Any = None, amt: float = 1.0) -> np.ndarray: ...
+
 class SynthCore(Processor):
     """A multi-timbral FM synthesizer: 16 parts sharing one voice pool (see fmcore.Synth)."""
 
     max_voices: int
     params: AtomicParams
     fx: FxChain
-    def __init__(self, sample_rate: float = 48000.0, max_voices: int = 16, max_block: int = 1024) -> None: ...
+    def __init__(self, sample_rate: float = 48000.0, max_voices: int = 16, max_block: int = 1024, *,
+                 simd: str | None = None) -> None: ...
+    @property
+    def simd(self) -> str:
+        """The kernel path this synth runs: "avx2+fma" or the portable baseline ("sse2")."""
     def set_patch(self, patch: Patch, channel: int = 0) -> None: ...
     def clear_patch(self, channel: int = 0) -> None: ...
     def set_bank(self, patches: Iterable[Patch]) -> None: ...
