@@ -48,6 +48,7 @@ cdef extern from "fm_kernels.hpp" nogil:
         void (*serial_lanes)(FmSerial* s, int n) noexcept nogil
         void (*lanes_out)(float* const* dst, const float* y, int w, int nl, int n) noexcept nogil
         void (*amps)(const float* x, const float* scale, float* amp, int n) noexcept nogil
+        float (*ramp)(float g, float dg, int j) noexcept nogil
         float (*sin_scalar)(uint32_t phase) noexcept nogil
         const char* name
     const FmKernels* fm_select_kernels(int want)
@@ -237,6 +238,8 @@ cdef class SynthCore(Processor):
     cdef float* v_gr
     cdef double* v_note_hz
     cdef uint64_t* o_phase              # exact phase at the start of the current chunk
+    cdef uint32_t* o_ph32               # the phase the loops use there: continuous across chunks,
+    cdef uint32_t* o_inc32              # ... with a per-chunk increment that keeps it near o_phase
     cdef double* o_base_inc             # cycles per sample before pitch modulation
     cdef int8_t* o_stage
     cdef float* o_db

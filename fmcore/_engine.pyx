@@ -338,6 +338,8 @@ cdef class SynthCore(Processor):
         cdef int c
         cdef int no = ns * MAX_OPS
         self.o_phase = <uint64_t*>PyMem_Malloc(no * sizeof(uint64_t))
+        self.o_ph32 = <uint32_t*>PyMem_Malloc(no * sizeof(uint32_t))
+        self.o_inc32 = <uint32_t*>PyMem_Malloc(no * sizeof(uint32_t))
         self.o_base_inc = <double*>PyMem_Malloc(no * sizeof(double))
         self.o_stage = <int8_t*>PyMem_Malloc(no)
         self.o_db = <float*>PyMem_Malloc(no * sizeof(float))
@@ -391,7 +393,7 @@ cdef class SynthCore(Processor):
             self.op_lvl[c] = 1.0
             self.op_tune[c] = 1.0
         if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
-                or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
+                or self.o_phase == NULL or self.o_ph32 == NULL or self.o_inc32 == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
                 or self.o_inc == NULL or self.v_dgl == NULL or self.v_dgr == NULL or self.v_chunk_left == NULL
                 or self.v_done == NULL or self.o_db0 == NULL or self.o_stage0 == NULL or self.v_time0 == NULL
                 or self.v_lfo_phase0 == NULL or self.v_lfo_sh0 == NULL or self.v_rng0 == NULL
@@ -404,6 +406,8 @@ cdef class SynthCore(Processor):
         memset(self.v_state, 0, ns)
         memset(self.v_fade, 0, ns * sizeof(int32_t))
         memset(self.o_phase, 0, ns * MAX_OPS * sizeof(uint64_t))   # free-running oscillators start at 0
+        memset(self.o_ph32, 0, ns * MAX_OPS * sizeof(uint32_t))
+        memset(self.o_inc32, 0, ns * MAX_OPS * sizeof(uint32_t))
         memset(self.o_inc, 0, ns * MAX_OPS * sizeof(uint64_t))
         self.bank = NULL
         self.buf_l = NULL
@@ -452,7 +456,7 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.v_age); PyMem_Free(self.v_time); PyMem_Free(self.v_lfo_phase); PyMem_Free(self.v_lfo_sh)
         PyMem_Free(self.v_rng); PyMem_Free(self.v_peg_stage); PyMem_Free(self.v_peg_cents)
         PyMem_Free(self.v_gl); PyMem_Free(self.v_gr); PyMem_Free(self.v_note_hz)
-        PyMem_Free(self.o_phase); PyMem_Free(self.o_base_inc); PyMem_Free(self.o_stage); PyMem_Free(self.o_db)
+        PyMem_Free(self.o_phase); PyMem_Free(self.o_ph32); PyMem_Free(self.o_inc32); PyMem_Free(self.o_base_inc); PyMem_Free(self.o_stage); PyMem_Free(self.o_db)
         PyMem_Free(self.o_gain); PyMem_Free(self.o_off_db); PyMem_Free(self.o_rate_mul)
         PyMem_Free(self.o_y1); PyMem_Free(self.o_y2); PyMem_Free(self.o_dg); PyMem_Free(self.o_inc)
         PyMem_Free(self.v_dgl); PyMem_Free(self.v_dgr); PyMem_Free(self.v_chunk_left); PyMem_Free(self.v_done)
@@ -1268,6 +1272,7 @@ cdef class SynthCore(Processor):
             o = v * MAX_OPS + k
             if p.osc_sync:
                 self.o_phase[o] = 0
+                self.o_ph32[o] = 0
             if op.fixed:
                 self.o_base_inc[o] = op.fixed_hz * op.detune / self.sample_rate
             else:
@@ -1335,8 +1340,8 @@ cdef class SynthCore(Processor):
         stretches of one chunk each (at most NSEG), copying each chunk's parameters."""
         cdef int pos = 0, m, k, o, ns = 0, nops = self.vplan[v].n_ops, ns_ = self.nslots
         cdef Seg* sg
-        cdef const uint64_t* phase
-        cdef const uint64_t* inc
+        cdef const uint32_t* phase
+        cdef const uint32_t* inc
         cdef const float* gain
         cdef const float* dg
         while pos < n and self.v_state[v]:
@@ -1356,14 +1361,14 @@ cdef class SynthCore(Processor):
             sg.gr = self.v_gr[v]
             sg.dgr = self.v_dgr[v]
             sg.silent = self.v_silent[v]
-            phase = self.o_phase
-            inc = self.o_inc
+            phase = self.o_ph32
+            inc = self.o_inc32
             gain = self.o_gain
             dg = self.o_dg
             for k in range(nops):
                 o = v * MAX_OPS + k
-                sg.ph[k] = <uint32_t>(phase[o] >> 32)
-                sg.inc[k] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32)
+                sg.ph[k] = phase[o]
+                sg.inc[k] = inc[o]
                 sg.g[k] = gain[o]
                 sg.dg[k] = dg[o]
             self.v_chunk_left[v] -= m
@@ -1617,16 +1622,21 @@ cdef class SynthCore(Processor):
         cdef const float* off = self.o_off_db
         cdef const int8_t* stage = self.o_stage
         cdef const double* base = self.o_base_inc
-        # close the chunk that ends here: exact phases, and the gains it ramped to
+        # close the chunk that ends here: the phases and gains it reached, as its loops computed
+        # them (an event that cut it short changes nothing up to its frame), and the exact phase
         cdef int el = self.v_chunk_len[v]
+        cdef uint32_t* ph32 = self.o_ph32
+        cdef uint32_t* inc32 = self.o_inc32
+        cdef int32_t err
         if el > 0:
             for k in range(nops):
                 o = v * MAX_OPS + k
                 phase[o] += <uint64_t>el * inc[o]
-                gain[o] = gain[o] + <float>el * dg[o]
+                ph32[o] += <uint32_t>el * inc32[o]
+                gain[o] = self.k.ramp(gain[o], dg[o], el)
             if self.v_gl[v] >= 0:
-                self.v_gl[v] = self.v_gl[v] + <float>el * self.v_dgl[v]
-                self.v_gr[v] = self.v_gr[v] + <float>el * self.v_dgr[v]
+                self.v_gl[v] = self.k.ramp(self.v_gl[v], self.v_dgl[v], el)
+                self.v_gr[v] = self.k.ramp(self.v_gr[v], self.v_dgr[v], el)
         self._save_tick(v)
         self._advance(v, CHUNK)
         cdef float lfo = lfo_value(p.lfo_wave, self.v_lfo_phase[v], self.v_lfo_sh[v])
@@ -1660,6 +1670,11 @@ cdef class SynthCore(Processor):
             if f > 0.49:
                 f = 0.49
             inc[o] = <uint64_t><int64_t>(f * 18446744073709551616.0)   # f < 0.5: fits int64
+            # the loops' 32-bit increment, nudged so their phase stays within ~64 units of 2^-32
+            # cycle of the exact one: no drift however long a note, no jump between chunks
+            err = <int32_t>(<uint32_t>(phase[o] >> 32) - ph32[o])
+            inc32[o] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32) + <uint32_t>(
+                (err + CHUNK // 2) // CHUNK if err >= 0 else -((CHUNK // 2 - err) // CHUNK))
             # amplitude exponents; the exp2s run together below (see op_amp)
             total = db[o] + off[o] - am_db * op.ams
             if total > 12.0 and not op.dx7:

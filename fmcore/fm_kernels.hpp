@@ -62,6 +62,7 @@ struct FmKernels {
     void (*serial_lanes)(FmSerial* s, int n);
     void (*lanes_out)(float* const* dst, const float* y, int w, int nl, int n);
     void (*amps)(const float* x, const float* scale, float* amp, int n);
+    float (*ramp)(float g, float dg, int j);
     float (*sin_scalar)(uint32_t phase);
     const char* name;
 };

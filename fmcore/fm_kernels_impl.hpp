@@ -116,6 +116,11 @@ static void op_run(uint32_t ph, uint32_t inc, float g, float dg, int j0, int n,
     }
 }
 
+/* g + j*dg exactly as the loops compute a gain at index j of its chunk (with FMA on the
+ * AVX2 path): the value a chunk cut short at j hands to the next one, so an event leaves
+ * every sample up to its frame unchanged to the bit. */
+static float ramp(float g, float dg, int j) { return (float)j * dg + g; }
+
 /* amp[k] = scale[k] * 2^(x[k]) for k < n <= 16 (0 below 2^-126): every operator's
  * amplitude at a control tick in one or two vectors, rather than one exp2 after another. */
 static void amps(const float* x, const float* scale, float* amp, int n) {
@@ -345,6 +350,6 @@ static void lanes_out(float* const* dst, const float* y, int w, int nl, int n) {
     }
 }
 
-static const FmKernels table = {op_run, carrier_add, mix_seg, serial_lanes, lanes_out, amps, sin_u32_scalar, FM_NAME};
+static const FmKernels table = {op_run, carrier_add, mix_seg, serial_lanes, lanes_out, amps, ramp, sin_u32_scalar, FM_NAME};
 
 }  /* namespace FM_NS */
