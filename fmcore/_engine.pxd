@@ -49,6 +49,8 @@ cdef extern from "fm_kernels.hpp" nogil:
         void (*lanes_out)(float* const* dst, const float* y, int w, int nl, int n) noexcept nogil
         void (*amps)(const float* x, const float* scale, float* amp, int n) noexcept nogil
         float (*ramp)(float g, float dg, int j) noexcept nogil
+        void (*scale2)(float* L, float* R, const float* g, float gc, int n) noexcept nogil
+        void (*clamp2)(float* L, float* R, int n) noexcept nogil
         float (*sin_scalar)(uint32_t phase) noexcept nogil
         const char* name
     const FmKernels* fm_select_kernels(int want)
@@ -278,6 +280,7 @@ cdef class SynthCore(Processor):
     # block buffers
     cdef float* buf_l
     cdef float* buf_r
+    cdef float* buf_g                   # master gain per sample while it ramps
     # sub-span work (sized by the slot count at construction)
     cdef const FmKernels* k             # the sample loops for this CPU (fm_kernels.hpp)
     cdef Seg* segs                      # NSEG per slot

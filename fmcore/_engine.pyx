@@ -412,6 +412,7 @@ cdef class SynthCore(Processor):
         self.bank = NULL
         self.buf_l = NULL
         self.buf_r = NULL
+        self.buf_g = NULL
         self.age_counter = 0
         self.event_time = 0
         self.tune_cents = 0
@@ -471,7 +472,7 @@ cdef class SynthCore(Processor):
         if self.ser != NULL:
             PyMem_Free(self.ser.ext); PyMem_Free(self.ser.y)
             PyMem_Free(self.ser)
-        PyMem_Free(self.buf_l); PyMem_Free(self.buf_r)
+        PyMem_Free(self.buf_l); PyMem_Free(self.buf_r); PyMem_Free(self.buf_g)
 
     cdef void _free_plans(self):
         # control thread, audio stopped: everything published or retired
@@ -497,9 +498,11 @@ cdef class SynthCore(Processor):
     cdef int prepare_c(self, double sample_rate, int max_block) except -1:
         PyMem_Free(self.buf_l)
         PyMem_Free(self.buf_r)
+        PyMem_Free(self.buf_g)
         self.buf_l = <float*>PyMem_Malloc(max_block * sizeof(float))
         self.buf_r = <float*>PyMem_Malloc(max_block * sizeof(float))
-        if self.buf_l == NULL or self.buf_r == NULL:
+        self.buf_g = <float*>PyMem_Malloc(max_block * sizeof(float))
+        if self.buf_l == NULL or self.buf_r == NULL or self.buf_g == NULL:
             raise MemoryError()
         self.params.prepare(sample_rate)
         if self.fx is not None:
@@ -1042,20 +1045,16 @@ cdef class SynthCore(Processor):
             if pos >= nframes:
                 break
         # master gain (smoothed per sample), then the effects, whose limiter has the last word
-        cdef float g, l, r
-        for i in range(nframes):
-            g = self.params.at(self.p_gain, i)
-            self.buf_l[i] *= g
-            self.buf_r[i] *= g
+        cdef float g0 = self.params.at(self.p_gain, 0)
+        cdef float* gbuf = self.buf_g
+        if g0 == self.params.end(self.p_gain) and self.params.at(self.p_gain, nframes // 2) == g0:
+            self.k.scale2(self.buf_l, self.buf_r, NULL, g0, nframes)         # not ramping
+        else:
+            for i in range(nframes):
+                gbuf[i] = self.params.at(self.p_gain, i)
+            self.k.scale2(self.buf_l, self.buf_r, gbuf, 0.0, nframes)
         self.fx.process(self.buf_l, self.buf_r, nframes)
-        for i in range(nframes):
-            # always finite and bounded, whatever a patch or a parameter did
-            l = self.buf_l[i]
-            r = self.buf_r[i]
-            if not (l > -64.0 and l < 64.0):
-                self.buf_l[i] = 0.0 if l != l else (64.0 if l > 0 else -64.0)
-            if not (r > -64.0 and r < 64.0):
-                self.buf_r[i] = 0.0 if r != r else (64.0 if r > 0 else -64.0)
+        self.k.clamp2(self.buf_l, self.buf_r, nframes)       # always finite and bounded
         if nchannels == 1:
             for i in range(nframes):
                 out[0][i] = 0.5 * (self.buf_l[i] + self.buf_r[i])

@@ -63,6 +63,8 @@ struct FmKernels {
     void (*lanes_out)(float* const* dst, const float* y, int w, int nl, int n);
     void (*amps)(const float* x, const float* scale, float* amp, int n);
     float (*ramp)(float g, float dg, int j);
+    void (*scale2)(float* L, float* R, const float* g, float gc, int n);
+    void (*clamp2)(float* L, float* R, int n);
     float (*sin_scalar)(uint32_t phase);
     const char* name;
 };

@@ -116,6 +116,43 @@ static void op_run(uint32_t ph, uint32_t inc, float g, float dg, int j0, int n,
     }
 }
 
+/* L, R *= gain (g[i], or gc where g is NULL), exactly n samples. */
+static void scale2(float* L, float* R, const float* g, float gc, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vf8 gv = g ? ld(g + i) : (vf8){gc, gc, gc, gc, gc, gc, gc, gc};
+        st(L + i, ld(L + i) * gv);
+        st(R + i, ld(R + i) * gv);
+    }
+    for (; i < n; i++) {
+        float gi = g ? g[i] : gc;
+        L[i] *= gi;
+        R[i] *= gi;
+    }
+}
+
+/* Always finite and bounded, whatever a patch or a parameter did: NaN -> 0, beyond +-64
+ * clamped; exactly n samples. */
+static inline vf8 bound(vf8 x) {
+    const vf8 hi = {64, 64, 64, 64, 64, 64, 64, 64}, lo = -hi;
+    x = x > hi ? hi : x;
+    x = x < lo ? lo : x;
+    return (vf8)((vi8)x & (x == x));
+}
+
+static void clamp2(float* L, float* R, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        st(L + i, bound(ld(L + i)));
+        st(R + i, bound(ld(R + i)));
+    }
+    for (; i < n; i++) {
+        float l = L[i], r = R[i];
+        L[i] = l != l ? 0.0f : (l > 64.0f ? 64.0f : (l < -64.0f ? -64.0f : l));
+        R[i] = r != r ? 0.0f : (r > 64.0f ? 64.0f : (r < -64.0f ? -64.0f : r));
+    }
+}
+
 /* g + j*dg exactly as the loops compute a gain at index j of its chunk (with FMA on the
  * AVX2 path): the value a chunk cut short at j hands to the next one, so an event leaves
  * every sample up to its frame unchanged to the bit. */
@@ -259,6 +296,77 @@ static void serial_self_g(FmSerial* s, int n) {
     }
 }
 
+/* DX7 algorithms 4 and 6: a chain of L operators (each modulated by the one before, the
+ * first by the last's feedback), no other modulator; state in registers as above. */
+template <int L, int G>
+static void serial_chain_g(FmSerial* s, int n) {
+    const int W = 8 * G;
+    vf8 y1[G], y2[G], fa[G], ia[L][G];
+    for (int q = 0; q < G; q++) {
+        y1[q] = ld(s->y1 + (L - 1) * FM_LANES + 8 * q);
+        y2[q] = ld(s->y2 + (L - 1) * FM_LANES + 8 * q);
+        fa[q] = ld(s->fb_amt + 8 * q);
+        for (int k = 1; k < L; k++)
+            ia[k][q] = ld(s->int_amt + (k - 1) * FM_LANES + 8 * q);
+    }
+    int sw = 0, i = 0;
+    vf8 last[L][G];
+    for (int k = 0; k < L; k++)
+        for (int q = 0; q < G; q++)
+            last[k][q] = ld(s->y1 + k * FM_LANES + 8 * q);
+    while (i < n) {
+        while (sw < s->n_switch && s->sw[s->order[sw]].at == i)
+            serial_switch<G>(s, &s->sw[s->order[sw++]]);
+        const int end = sw < s->n_switch ? s->sw[s->order[sw]].at : n;
+        vi8 p[L][G], inc[L][G];
+        vf8 g0[L][G], dg[L][G], j[G];
+        for (int q = 0; q < G; q++) {
+            j[q] = ld(s->j + 8 * q);
+            for (int k = 0; k < L; k++) {
+                p[k][q] = ldi(s->p + k * FM_LANES + 8 * q);
+                inc[k][q] = ldi(s->inc + k * FM_LANES + 8 * q);
+                g0[k][q] = ld(s->g0 + k * FM_LANES + 8 * q);
+                dg[k][q] = ld(s->dg + k * FM_LANES + 8 * q);
+            }
+        }
+        for (; i < end; i++) {
+            for (int q = 0; q < G; q++) {
+                vf8 m = fa[q] * (y1[q] + y2[q]);
+                for (int k = 0; k < L; k++) {
+                    if (k > 0)
+                        m = ia[k][q] * last[k - 1][q];
+                    vf8 y = gsin_lat(p[k][q] + mod_phase(m), j[q] * dg[k][q] + g0[k][q]);
+                    st(s->y + (k * FM_SUB_PAD + i) * W + 8 * q, y);
+                    last[k][q] = y;
+                    p[k][q] += inc[k][q];
+                }
+                y2[q] = y1[q];
+                y1[q] = last[L - 1][q];
+                j[q] += 1.0f;
+            }
+        }
+        for (int q = 0; q < G; q++) {
+            st(s->j + 8 * q, j[q]);
+            for (int k = 0; k < L; k++)
+                sti(s->p + k * FM_LANES + 8 * q, p[k][q]);
+        }
+    }
+    /* history of every serial op: the last output is y1; only the last op's y2 is ever read */
+    for (int q = 0; q < G; q++) {
+        for (int k = 0; k < L; k++)
+            st(s->y1 + k * FM_LANES + 8 * q, last[k][q]);
+        st(s->y2 + (L - 1) * FM_LANES + 8 * q, y2[q]);
+    }
+}
+
+static inline int is_chain(const FmSerial* s, int L) {
+    if (s->n_ops != L || s->has_ext || s->n_fb != 1 || s->n_int != L - 1) return 0;
+    if (s->fb_start[1] != 1 || s->fb_src[0] != L - 1) return 0;     /* the first, fed back by the last */
+    for (int k = 1; k < L; k++)
+        if (s->int_start[k] != k - 1 || s->int_start[k + 1] != k || s->int_src[k - 1] != k - 1) return 0;
+    return 1;
+}
+
 /* Any serial group: operators in order, same-sample edges between them, feedback edges with
  * the two-sample average, modulation from outside the group precomputed in ext. */
 template <int G>
@@ -317,6 +425,10 @@ static void serial_lanes(FmSerial* s, int n) {
     const int two = s->width == 16;
     if (s->n_ops == 1 && s->n_int == 0 && s->n_fb == 1 && !s->has_ext)
         two ? serial_self_g<2>(s, n) : serial_self_g<1>(s, n);
+    else if (is_chain(s, 2))
+        two ? serial_chain_g<2, 2>(s, n) : serial_chain_g<2, 1>(s, n);
+    else if (is_chain(s, 3))
+        two ? serial_chain_g<3, 2>(s, n) : serial_chain_g<3, 1>(s, n);
     else
         two ? serial_any_g<2>(s, n) : serial_any_g<1>(s, n);
 }
@@ -350,6 +462,7 @@ static void lanes_out(float* const* dst, const float* y, int w, int nl, int n) {
     }
 }
 
-static const FmKernels table = {op_run, carrier_add, mix_seg, serial_lanes, lanes_out, amps, ramp, sin_u32_scalar, FM_NAME};
+static const FmKernels table = {op_run, carrier_add, mix_seg, serial_lanes, lanes_out, amps, ramp, scale2, clamp2,
+                                 sin_u32_scalar, FM_NAME};
 
 }  /* namespace FM_NS */
