@@ -153,8 +153,10 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
             params=None, limit=False):
+    from fmcore.midi import midi_source
     from fmcore.synth import Synth
 
+    midi = midi_source(midi)        # a path, bytes, a binary file object or a mido.MidiFile; str() names it
     t0 = time.perf_counter()
     if synth is None:
         synth = Synth(sample_rate, max_voices=max_voices, max_block=block)
@@ -210,6 +212,7 @@ def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patche
                 strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False) -> np.ndarray:
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
+    ``midi``: a path, the file's bytes, a binary file object or a ``mido.MidiFile``.
     ``patches`` as in ``setup_synth`` (default: the built-in bank). ``tail``
     seconds are rendered after the last event. ``normalize`` scales the peak
     to -1 dBFS; ``limit`` turns on the effects chain's output limiter (ceiling
