@@ -106,3 +106,28 @@ def test_fresh_venv_renders_from_another_directory(built):
     info = sf.info(str(work / "demo.wav"))
     assert info.samplerate == 48000 and info.channels == 2 and info.duration > 20, info
     assert "demo.wav" in r.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--version"], None),
+    (["play", "--backend", "sounddevice", "--tail", "0"],
+     "fmcore: error: the sounddevice backend needs python-sounddevice: pip install sounddevice"),
+    (["play", "--backend", "pyaudio", "--tail", "0"], "fmcore: error: the pyaudio backend needs PyAudio: pip install pyaudio"),
+    (["live", "--list-ports"], "fmcore: error: MIDI input needs python-rtmidi: pip install python-rtmidi"),
+])
+def test_fresh_venv_without_extras_says_what_to_install(built, args, expected):
+    """The core install has none of the optional parts: each says in one line what to install."""
+    r = subprocess.run([built["venv"] / "bin" / "fmcore", *args], cwd=built["work"], env=_clean_env(),
+                       capture_output=True, text=True, timeout=120)
+    if expected is None:
+        assert r.returncode == 0 and r.stdout.strip() == f"fmcore {fmcore.__version__}", r
+        return
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith(expected), r.stderr
+
+
+def test_fresh_venv_batch_on_ray_without_ray(built):
+    (built["work"] / "jobs.jsonl").write_text('{"note": 60, "patch": "E.Piano", "output": "a.wav"}\n')
+    r = subprocess.run([built["venv"] / "bin" / "fmcore", "batch", "jobs.jsonl", "--backend", "ray"],
+                       cwd=built["work"], env=_clean_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "the ray backend needs Ray: pip install 'fmcore[ray]'" in r.stderr, r
