@@ -8,8 +8,17 @@ block for ``process``, seconds from the start for ``Synth.render``.
 from __future__ import annotations
 
 import math
+from typing import Protocol, Sequence
 
-__all__ = ["is_message", "message_rows"]
+__all__ = ["MidiMessageLike", "is_message", "message_rows"]
+
+
+class MidiMessageLike(Protocol):
+    """What an event object needs (``mido.Message`` has it): its bytes and where it plays."""
+
+    time: float
+
+    def bytes(self) -> Sequence[int]: ...
 
 
 def is_message(event) -> bool:
