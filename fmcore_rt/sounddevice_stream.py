@@ -4,7 +4,9 @@ sounddevice is a cffi binding that loads the PortAudio runtime library (``libpor
 Debian's ``libportaudio2``) when imported: it needs no headers and no compiler, so it installs
 from a wheel wherever pip runs, unlike PyAudio (no Linux wheel; it builds against
 ``portaudio19-dev``). Same API and statistics as ``PyAudioStream`` and ``NativeStream``, and the
-same PortAudio, so device indices agree.
+same PortAudio, so device indices agree. PortAudio lists devices once, when it is initialised
+(sounddevice does that at import): a device asked for but not in the list makes this module
+re-initialise it and look again.
 
 Like PyAudio's, this callback enters Python and needs the GIL, with the same mitigations
 while it plays (short switch interval, frozen garbage collector, real-time priority for
@@ -52,14 +54,26 @@ def _sounddevice():
     return sounddevice
 
 
-def _refresh(sd) -> None:
-    """Re-read PortAudio's devices (it lists them once, at initialisation): a server or a JACK
-    client that appeared since sounddevice was imported shows up."""
-    if _open_streams == 0 and not _server_gone:
+def _ready(sd):
+    """sounddevice's PortAudio, initialised (``release_portaudio`` may have let it go)."""
+    if not sd._initialized:
         with quiet_stderr():
-            if sd._initialized:
-                sd._terminate()
             sd._initialize()
+    return sd
+
+
+def _refresh(sd) -> bool:
+    """Re-read PortAudio's devices (it lists them once, at initialisation) so a server or a JACK
+    client that appeared since shows up; False when that cannot be done now (a stream of ours
+    is open, or a server died under one). Terminating PortAudio closes every stream of this
+    process's sounddevice, so it is only done when a device was not found."""
+    if _open_streams or _server_gone:
+        return False
+    with quiet_stderr():
+        if sd._initialized:
+            sd._terminate()
+        sd._initialize()
+    return True
 
 
 def release_portaudio() -> None:
@@ -98,15 +112,11 @@ def _devices_of(sd) -> tuple[list[DeviceInfo], list[HostApiInfo]]:
 
 
 def _devices() -> list[DeviceInfo]:
-    sd = _sounddevice()
-    _refresh(sd)
-    return _devices_of(sd)[0]
+    return _devices_of(_ready(_sounddevice()))[0]
 
 
 def _host_apis() -> list[HostApiInfo]:
-    sd = _sounddevice()
-    _refresh(sd)
-    return _devices_of(sd)[1]
+    return _devices_of(_ready(_sounddevice()))[1]
 
 
 class SoundDeviceStream(StreamBase):
@@ -136,10 +146,13 @@ class SoundDeviceStream(StreamBase):
 
     def _open_backend(self):
         global _open_streams
-        sd = _sounddevice()
-        _refresh(sd)
-        devs, apis = _devices_of(sd)
-        dev = select_device(self.device_spec, self.channels, [d for d in devs if d.max_output_channels > 0], apis)
+        sd = _ready(_sounddevice())
+        try:
+            dev = self._select(sd)
+        except AudioDeviceError:
+            if not _refresh(sd):        # the device may have appeared since PortAudio listed them
+                raise
+            dev = self._select(sd)
         self.device = dev
         try:
             with quiet_stderr():
@@ -152,6 +165,10 @@ class SoundDeviceStream(StreamBase):
                                    f"{self.frames_per_buffer} frames: {e}") from None
         _open_streams += 1
         self._counted = True
+
+    def _select(self, sd) -> DeviceInfo:
+        devs, apis = _devices_of(sd)
+        return select_device(self.device_spec, self.channels, [d for d in devs if d.max_output_channels > 0], apis)
 
     def _callback(self, outdata, frames, time_info, status):
         c = self._counts

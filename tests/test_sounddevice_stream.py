@@ -111,6 +111,28 @@ def test_callbacks_arrive_at_the_period_and_the_stream_stops_cleanly(jack):
     assert not s["active_after"] and s["error"] is None and not s["after_running"]
 
 
+_LATE_SERVER = """
+import json, os, sys, time
+real = os.environ["JACK_DEFAULT_SERVER"]
+os.environ["JACK_DEFAULT_SERVER"] = "fmcore-not-yet"     # PortAudio initialises with no JACK server
+import sounddevice
+import fmcore
+from fmcore_rt import sounddevice_stream
+before = [d.name for d in sounddevice_stream._devices()]
+os.environ["JACK_DEFAULT_SERVER"] = real                 # then the server is there
+st = sounddevice_stream.SoundDeviceStream(fmcore.Synth(48000), device="system")
+with st:
+    time.sleep(0.3)
+print(json.dumps({"before": before, "device": st.device.name, "callbacks": st.stats.callbacks}))
+"""
+
+
+def test_a_server_that_appeared_after_import_is_found(jack):
+    got = _child(_LATE_SERVER, jack.env)
+    assert "system" not in got["before"], got
+    assert got["device"] == "system" and got["callbacks"] > 0, got
+
+
 _BAD_DEVICE = """
 import json
 import fmcore
