@@ -77,12 +77,6 @@ def _extensions():
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )
-    exts = cythonize(
-        exts,
-        language_level=3,
-        nthreads=os.cpu_count() or 1,
-        compiler_directives={"embedsignature": True},
-    ) if exts else []
     # The real-time checker: a plain C shared library for LD_PRELOAD, not a
     # Python module. Its file name is fixed (see ParallelBuildExt).
     if os.path.exists(RTCHECK_SRC) and _wanted(RTCHECK_NAME):
@@ -99,12 +93,28 @@ def _extensions():
 
 
 class ParallelBuildExt(build_ext):
-    """build_ext that compiles extensions on every core unless told otherwise."""
+    """build_ext that cythonizes the ``.pyx`` sources and compiles on every core unless told otherwise.
+
+    Cythonizing happens here, not when ``setup.py`` is read, so an sdist carries the
+    ``.pyx``/``.pxd`` sources (not the generated ``.cpp``) and the wheel built from
+    it generates them again.
+    """
 
     def finalize_options(self):
         super().finalize_options()
         if not self.parallel:
             self.parallel = os.cpu_count() or 1
+
+    def run(self):
+        pyx = [e for e in self.extensions if any(s.endswith(".pyx") for s in e.sources)]
+        if pyx:
+            done = cythonize(pyx, language_level=3, nthreads=os.cpu_count() or 1,
+                             compiler_directives={"embedsignature": True})
+            # keep setuptools' own Extension objects (finalize_options annotated them): take the sources
+            sources = {e.name: e.sources for e in done}
+            for e in pyx:
+                e.sources = sources[e.name]
+        super().run()
 
     def get_ext_filename(self, fullname):
         if fullname == RTCHECK_NAME:

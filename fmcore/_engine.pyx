@@ -542,14 +542,16 @@ cdef class SynthCore(Processor):
         return int(channel)
 
     def set_patch(self, patch, channel=0):
-        """Give part ``channel`` (0..15) its own patch (a ``Patch``); program changes then leave it alone.
+        """Give part ``channel`` (0..15) its own patch (a ``Patch``, or a DX7 voice such as
+        ``bank[i]``); program changes then leave it alone.
 
         The patch is compiled here; the audio thread adopts it at its next
         block without blocking, and the replaced plan is freed here later.
         """
+        from fmcore.patch import as_patch
+
         ch = self._check_channel(channel)
-        if not isinstance(patch, Patch):
-            raise TypeError(f"set_patch expects a fmcore.Patch, got {type(patch).__name__}")
+        patch = as_patch(patch, "set_patch")
         cdef Plan* p = <Plan*>PyMem_Malloc(sizeof(Plan))
         if p == NULL:
             raise MemoryError()
@@ -565,8 +567,11 @@ cdef class SynthCore(Processor):
         self._publish(self._check_channel(channel), CLEAR_OWN)
 
     def set_bank(self, patches):
-        """Set the program bank (up to 128 ``Patch``es) that program changes select from, for every part."""
-        patches = list(patches)
+        """Set the program bank (up to 128 ``Patch``es, or DX7 voices: a whole ``fmcore.dx7.Bank``)
+        that program changes select from, for every part."""
+        from fmcore.patch import as_patch
+
+        patches = [as_patch(p, f"bank entry {i}") for i, p in enumerate(patches)]
         if not 1 <= len(patches) <= BANK_SIZE:
             raise ValueError(f"a bank holds 1..{BANK_SIZE} patches, got {len(patches)}")
         cdef Bank* b = <Bank*>PyMem_Malloc(sizeof(Bank))
@@ -575,8 +580,6 @@ cdef class SynthCore(Processor):
         cdef int i
         try:
             for i, pt in enumerate(patches):
-                if not isinstance(pt, Patch):
-                    raise TypeError(f"bank entry {i} is a {type(pt).__name__}, not a fmcore.Patch")
                 _compile_into(pt, <uintptr_t>&b.plans[i])
         except BaseException:
             PyMem_Free(b)

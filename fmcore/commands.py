@@ -42,8 +42,11 @@ def register(sub) -> None:
     p = sub.add_parser("batch", help="render a JSON Lines manifest of jobs on every core or on Ray")
     p.add_argument("manifest", help="JSON Lines: one job per line (see fmcore.batch)")
     p.add_argument("--workers", type=positive_int, default=None, help="parallel workers (default: cores)")
-    p.add_argument("--backend", choices=["threads", "ray"], default="threads")
-    p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster")
+    p.add_argument("--backend", choices=["threads", "ray"], default="threads",
+                   help="threads: worker threads on this machine (default); ray: Ray tasks (the ray extra)")
+    p.add_argument("--ray-address", default=None,
+                   help="address of an existing Ray cluster (auto: the one `ray start` runs here); "
+                        "default: a local Ray for this batch")
     p.add_argument("--out-dir", default=None, help="directory for relative outputs (default: the manifest's)")
     p.add_argument("--results", default=None, help="results file (default: <out-dir>/results.jsonl)")
     p.add_argument("--metadata", action="store_true", help="write each job's patch vector into the results")
@@ -59,9 +62,12 @@ def register(sub) -> None:
     q.set_defaults(func=cmd_bank_list)
 
     p = sub.add_parser("info", help="describe a MIDI file: tracks, channels, programs, tempo, polyphony")
-    p.add_argument("midi")
-    p.add_argument("--lenient", action="store_true")
+    p.add_argument("midi", help="a Standard MIDI File (.mid)")
+    p.add_argument("--lenient", action="store_true", help="describe what can be read of a damaged MIDI file")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("patches", help="the built-in patches, and which plays each General MIDI program and drum key")
+    p.set_defaults(func=cmd_patches)
 
 
 def cmd_validate(args) -> int:
@@ -140,4 +146,11 @@ def cmd_info(args) -> int:
     print(format_info(song_info(song), title=str(args.midi)))
     for w in getattr(song, "warnings", []):
         print(f"fmcore: warning: {args.midi}: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_patches(args) -> int:
+    from fmcore.gm import format_patches
+
+    print(format_patches())
     return 0

@@ -66,7 +66,7 @@ def register(sub) -> None:
     q.add_argument("--all", action="store_true", help="also those fmcore cannot host, with the reason")
     q.set_defaults(func=cmd_lv2_list)
     q = lv2_sub.add_parser("info", help="a plugin's ports and the parameter names they get")
-    q.add_argument("uri")
+    q.add_argument("uri", help="the plugin's URI (see fmcore lv2 list)")
     q.set_defaults(func=cmd_lv2_info)
 
 

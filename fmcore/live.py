@@ -217,8 +217,12 @@ _APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
 
 
 def _backends(api: str):
+    import importlib.util
+
     import mido
 
+    if importlib.util.find_spec("rtmidi") is None:
+        raise MidiPortError("MIDI input needs python-rtmidi: pip install python-rtmidi (or pip install 'fmcore[audio]')")
     names = list(_APIS) if api == "auto" else [api]
     if api not in ("auto", *_APIS):
         raise MidiPortError(f"unknown MIDI API {api!r}; choose auto, alsa or jack")

@@ -17,8 +17,9 @@ _rate = int_range(8000, 384000, "a sample rate in Hz")
 
 
 def _stream_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["native", "pyaudio"], default="native",
-                   help="native: PortAudio callback in C, never takes the GIL (default); pyaudio: PyAudio callback")
+    p.add_argument("--backend", choices=["auto", "native", "sounddevice", "pyaudio"], default="auto",
+                   help="native: PortAudio callback in C, never takes the GIL; sounddevice or pyaudio: a "
+                        "Python callback; auto (default): the first of these that is installed")
     p.add_argument("--device", help="output device index or part of its name (see `fmcore devices`)")
     p.add_argument("--buffer", type=_buffer, default=128, help="frames per buffer (default 128)")
     p.add_argument("--rate", type=_rate, default=48000, help="sample rate in Hz (default 48000)")

@@ -157,8 +157,10 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
             params=None, limit=False, fx=None, tuning=None, mpe=None):
+    from fmcore.midi import midi_source
     from fmcore.synth import Synth
 
+    midi = midi_source(midi)        # a path, bytes, a binary file object or a mido.MidiFile; str() names it
     t0 = time.perf_counter()
     if synth is None:
         synth = Synth(sample_rate, max_voices=max_voices, max_block=block)
@@ -221,6 +223,7 @@ def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patche
                 tuning=None, mpe=None) -> np.ndarray:
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
+    ``midi``: a path, the file's bytes, a binary file object or a ``mido.MidiFile``.
     ``patches`` as in ``setup_synth`` (default: the built-in bank). ``tail``
     seconds are rendered after the last event. ``normalize`` scales the peak
     to -1 dBFS; ``limit`` turns on the effects chain's output limiter (ceiling

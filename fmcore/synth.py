@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from fmcore._engine import SynthCore
+from fmcore_rt.messages import message_rows
 
 
 class Synth(SynthCore):
@@ -19,13 +20,15 @@ class Synth(SynthCore):
     """
 
     def render(self, events=(), duration: float = 0.0, tail: float | None = None) -> np.ndarray:
-        """Render offline; ``events`` are ``(time_seconds, status, data1, data2)``. Returns (2, n) float32.
+        """Render offline; ``events`` are ``(time_seconds, status, data1, data2)`` or MIDI message
+        objects such as ``mido.Message`` whose ``time`` is in seconds. Returns (2, n) float32.
 
         ``duration`` in seconds; 0 means up to the last event plus ``tail``
         (default 1 s). Runs the same ``process`` as live playback, in blocks of
         ``max_block`` frames, without the GIL.
         """
-        ev = np.asarray(events if isinstance(events, np.ndarray) else list(events), dtype=np.float64)
+        ev = np.asarray(events if isinstance(events, np.ndarray) else message_rows(events, frames=False),
+                        dtype=np.float64)
         if ev.size == 0:
             ev = ev.reshape(0, 4)
         if ev.ndim != 2 or ev.shape[1] != 4:
