@@ -26,6 +26,7 @@ FMCORE = Path(sys.executable).with_name("fmcore")
 CANNOT_RUN = {
     'fmcore live --midi-in "Keystation"': "plays until Ctrl-C from a keyboard named Keystation",
     "fmcore batch jobs.jsonl --backend ray --ray-address auto": "needs a running Ray cluster",
+    "fmcore live --mpe": "plays until Ctrl-C from an MPE controller",
 }
 # Machine-specific values in a README line, and what this machine has instead.
 LOCAL = {"--device 3": "--device 0"}
@@ -83,7 +84,33 @@ def workdir(tmp_path_factory):
     jobs = re.findall(r'`(\{"(?:note|midi)".*?\})`', README.read_text().replace("\n", " "), re.S)
     assert len(jobs) == 2, jobs
     (d / "jobs.jsonl").write_text("".join(json.dumps(json.loads(j)) + "\n" for j in jobs))
+    _tuning_and_mpe_files(d)
     return d
+
+
+def _tuning_and_mpe_files(d: Path) -> None:
+    """The scales, keyboard maps and MPE file the microtuning examples name."""
+    import mido
+
+    steps = "\n".join(f"{1200 * k / 19:.5f}" for k in range(1, 19))
+    (d / "19edo.scl").write_text(f"! 19edo.scl\n19 equal steps of the octave\n 19\n{steps}\n2/1\n")
+    (d / "ji.scl").write_text("! ji.scl\n5-limit just major scale\n 7\n9/8\n5/4\n4/3\n3/2\n5/3\n15/8\n2/1\n")
+    # the white keys onto the 7 degrees, A4 = 440 Hz, black keys unmapped
+    (d / "white.kbm").write_text("! white.kbm\n12\n0\n127\n60\n69\n440.0\n7\n"
+                                 + "\n".join("0 x 1 x 2 3 x 4 x 5 x 6".split()) + "\n")
+    (d / "map.kbm").write_text("! map.kbm\n0\n0\n127\n60\n69\n440.0\n19\n")
+    mid = mido.MidiFile()
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    # MPE Configuration Message on channel 1: a lower zone of 15 member channels
+    tr += [mido.Message("control_change", channel=0, control=c, value=v) for c, v in ((101, 0), (100, 6), (6, 15))]
+    tr += [mido.Message("note_on", channel=1, note=60, velocity=100),
+           mido.Message("note_on", channel=2, note=64, velocity=100),
+           mido.Message("pitchwheel", channel=1, pitch=2000, time=240),
+           mido.Message("pitchwheel", channel=2, pitch=-3000, time=240),
+           mido.Message("note_off", channel=1, note=60, time=480),
+           mido.Message("note_off", channel=2, note=64)]
+    mid.save(d / "mpe.mid")
 
 
 @pytest.fixture(scope="module")
