@@ -34,7 +34,27 @@ def _describe(err: BaseException) -> str:
         reason = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory",
                   PermissionError: "permission denied"}.get(type(err), err.strerror)
         return f"{err.filename}: {reason}"
-    return str(err)
+    from fmcore.errors import describe_error
+
+    return describe_error(err)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM/SIGHUP: stop like Ctrl-C does (temporary files removed, nothing half-written)."""
+
+
+def _on_signal(signum, frame):
+    raise Terminated(signum)
+
+
+def _handle_termination() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), _on_signal)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,11 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
+    _handle_termination()
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("fmcore: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        signum = e.args[0] if isinstance(e, Terminated) else 2
+        print("fmcore: terminated" if isinstance(e, Terminated) else "fmcore: interrupted", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         # output piped into `head` & co.: not an error; silence the flush at exit
         import os
