@@ -2,6 +2,7 @@
 #   make demo   render the built-in demo song to out/demo.wav
 #   make test   run the whole test suite
 #   make bench  run the benchmarks; JSON, REPORT.md and plots in bench/results/
+#   make fuzz   the fuzz suite, FUZZ_SCALE (20) times longer than in make test
 # Each creates .venv, installs the system packages it needs (when run as root
 # with apt-get), and installs the project with its test extras in editable mode.
 
@@ -13,7 +14,10 @@ SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name 
 # dummy server for the live tests, libsndfile comes inside the soundfile wheel.
 APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev
 
-.PHONY: demo test bench sysdeps clean
+FUZZ_SCALE ?= 20
+FUZZ_SEED  ?= 1
+
+.PHONY: demo test bench fuzz sysdeps clean
 
 $(VENV)/.sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -39,6 +43,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+fuzz: $(VENV)/.installed
+	$(PY) tests/fuzzing.py --scale $(FUZZ_SCALE) --seed $(FUZZ_SEED)
 
 bench: $(VENV)/.installed
 	@mkdir -p bench/results

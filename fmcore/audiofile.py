@@ -36,6 +36,7 @@ FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".w6
 CODECS = {".ogg": "VORBIS", ".opus": "OPUS", ".mp3": "MPEG_LAYER_III"}
 _NAMES = {".ogg": "Ogg Vorbis", ".opus": "Opus", ".mp3": "MP3"}
 _RATES = {".opus": "8000, 12000, 16000, 24000 or 48000 Hz", ".mp3": "at most 48000 Hz"}
+_VORBIS_MAX_RATE = 200000
 PCM_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
 DEFAULT_SUBTYPE = "PCM_24"
 # RIFF WAV and AIFF store sizes in 32 bits; W64 and RF64 do not
@@ -86,6 +87,10 @@ def format_for(path: str | os.PathLike, subtype: str | None = None,
         if not sf.check_format(fmt, subtype):
             can = ", ".join(s for s in PCM_SUBTYPES if sf.check_format(fmt, s))
             raise AudioFileError(f"{p}: {fmt} cannot hold {subtype} samples (choose one of {can})")
+    if sample_rate is not None and suffix == ".ogg" and int(sample_rate) > _VORBIS_MAX_RATE:
+        # libsndfile accepts it, then libvorbis crashes the process on the first block (found by fuzzing)
+        raise AudioFileError(f"{p}: Ogg Vorbis cannot be written at {sample_rate} Hz: it encodes at most "
+                             f"{_VORBIS_MAX_RATE} Hz")
     if sample_rate is not None:
         try:
             with sf.SoundFile(io.BytesIO(), "w", int(sample_rate), 2, subtype, format=fmt):

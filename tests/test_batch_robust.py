@@ -161,3 +161,21 @@ def test_read_manifest_reports_lines_in_the_api_too(tmp_path):
     m.write_bytes(b'\xef\xbb\xbf' + json.dumps(note(1)).encode() + b'\n{"note": NaN, "output": "x.wav"}\n')
     jobs, bad = read_manifest(m)
     assert [j.id for j in jobs] == ["n1"] and bad == [(1, f"{m}: line 2: NaN is not a number JSON allows")]
+
+
+def test_a_full_disk_fails_the_job_that_hit_it_and_names_the_file(tmp_path):
+    d = tmp_path / "small"
+    d.mkdir()
+    jobs = [note(0), note(1, hold=5.0), note(2)]          # the second job needs more than is left
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(j) + "\n" for j in jobs))
+    script = (f"mount -t tmpfs -o size=200k tmpfs {d} && cp {tmp_path / 'm.jsonl'} {d} && "
+              f"{' '.join(cli('batch', d / 'm.jsonl', '--workers', '1'))}; rc=$?; "
+              f"echo RESULTS; cat {d / 'results.jsonl'}; echo; echo LEFT:$(ls -A {d}); exit $rc")
+    r = subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", script], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+    lines = r.stdout.split("RESULTS")[1].split("LEFT:")[0].splitlines()
+    recs = {x["id"]: x for x in map(json.loads, filter(str.strip, lines))}
+    assert recs["n1"]["error"] == f"{d / 'n1.wav'}: the disk is full (no space left on device)"
+    assert recs["n0"]["status"] == recs["n2"]["status"] == "done"
+    assert r.stdout.split("LEFT:")[1].split() == ["m.jsonl", "n0.wav", "n2.wav", "results.jsonl"]

@@ -145,6 +145,8 @@ def test_every_format_this_libsndfile_has_renders_by_suffix(suffix, tmp_path):
     (["-o", "x.mp3", "--rate", "96000"], "x.mp3: MP3 cannot be written at 96000 Hz"),
     (["-o", "x.flac", "--bits", "32f"], "FLAC cannot hold FLOAT samples"),
     (["-o", "x.m4a"], "unsupported output type '.m4a'; use one of .wav, .flac"),
+    # libsndfile took it and libvorbis crashed the process (SIGSEGV) on the first block: found by fuzzing
+    (["-o", "x.ogg", "--rate", "384000"], "x.ogg: Ogg Vorbis cannot be written at 384000 Hz"),
 ])
 def test_format_errors_are_one_line_before_any_work(tmp_path, args, needle):
     r = run_cli("render", *args, cwd=tmp_path)
