@@ -2,9 +2,12 @@
 
 The song is a real GM file (freedoom E1M1, 186 s) looped to an hour. The render runs as
 ``fmcore render`` in a child process; its peak RSS is the child's own high-water mark
-(VmHWM: ``ru_maxrss`` would carry the forking parent's over exec). Target (issue 13):
-memory of a 1 h render <= 200 MB, flat in song length.
+(VmHWM: ``ru_maxrss`` would carry the forking parent's over exec). Wall-clock x real time
+is the issue's figure; CPU seconds are recorded too, since on a shared machine the wall
+clock mostly measures the other processes. Target (issue 13): memory of a 1 h render
+<= 200 MB, flat in song length (what grows is the song's events, ~100 bytes each while read).
 """
+import resource
 import subprocess
 import sys
 import time
@@ -58,9 +61,12 @@ def test_long_render_memory_and_speed(benchmark, tmp_path, minutes):
 
     def run():
         t0 = time.perf_counter()
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         r = subprocess.run([sys.executable, "-c", _CHILD, "render", str(song), "-o", str(out), "--no-progress"],
                            capture_output=True, text=True, timeout=6 * 3600)
         result["wall"] = time.perf_counter() - t0
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result["cpu"] = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)
         assert r.returncode == 0, r.stderr
         result["rss_mb"] = int(r.stdout.split("VMHWM_KB")[1]) / 1024
         result["summary"] = r.stdout.splitlines()[0]
@@ -70,5 +76,6 @@ def test_long_render_memory_and_speed(benchmark, tmp_path, minutes):
     audio = info.frames / info.samplerate
     benchmark.extra_info.update(
         audio_seconds=audio, peak_rss_mb=round(result["rss_mb"], 1), wall_seconds=round(result["wall"], 2),
-        x_realtime_with_writing=round(audio / result["wall"], 2), output_mb=round(out.stat().st_size / 2 ** 20, 1),
+        x_realtime_with_writing=round(audio / result["wall"], 2), cpu_seconds=round(result["cpu"], 2),
+        x_realtime_per_cpu_second=round(audio / result["cpu"], 2), output_mb=round(out.stat().st_size / 2 ** 20, 1),
         summary=result["summary"], target_peak_rss_mb=200)

@@ -1,6 +1,7 @@
 """The error the command line reports as one line: ``fmcore: error: <file>: <problem>``."""
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -19,9 +20,10 @@ class FmcoreError(Exception):
             self.code = code
 
 
-_OS_REASONS = {2: "no such file or directory", 13: "permission denied", 21: "is a directory",
-               20: "not a directory", 28: "the disk is full (no space left on device)", 122: "disk quota exceeded",
-               30: "read-only file system", 36: "file name too long"}
+_OS_REASONS = {errno.ENOENT: "no such file or directory", errno.EACCES: "permission denied",
+               errno.EISDIR: "is a directory", errno.ENOTDIR: "not a directory",
+               errno.ENOSPC: "the disk is full (no space left on device)", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.ENAMETOOLONG: "file name too long"}
 
 
 def describe_error(err: BaseException) -> str:

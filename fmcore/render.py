@@ -1,9 +1,11 @@
 """Offline rendering: MIDI files through the FM engine to arrays and audio files.
 
-The render loop calls the same ``process`` that live playback calls, block by
-block, with the GIL released for the audio work: ``Synth.process`` splits a
-long span into ``block``-frame blocks inside compiled code, and this loop
-only returns to Python every ``progress_every`` frames to report progress.
+The render loop calls the same ``process`` that live playback calls, with the
+GIL released for the audio work: ``Synth.process`` splits a span of about a
+second into ``block``-frame blocks inside compiled code, and Python runs once
+per span to hand it on. Files are written span by span as they are rendered
+(``fmcore.audiofile.AudioWriter``), so memory stays flat in song length; the
+array API (``render_midi``) fills one array, bounded by ``max_duration``.
 """
 from __future__ import annotations
 
@@ -47,7 +49,8 @@ def _duration(seconds: float) -> str:
 def check_render_args(sample_rate, block, max_voices, tail, max_duration=DEFAULT_MAX_DURATION) -> None:
     """Refuse arguments no render can use, with the range that works (``RenderError``)."""
     def whole(name, v, lo, hi):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        ok = isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer())
+        if isinstance(v, bool) or not ok or not lo <= v <= hi:
             raise RenderError(f"{name} must be a whole number in {lo}..{hi}, got {v!r}")
 
     whole("sample_rate", sample_rate, *RATE_RANGE)
