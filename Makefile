@@ -2,9 +2,10 @@
 #   make demo   render the built-in demo song to out/demo.wav
 #   make test   run the whole test suite
 #   make bench  run the benchmarks; JSON, REPORT.md and plots in bench/results/
+#   make fuzz   the fuzz suite, FUZZ_SCALE (20) times longer than in make test
 # Each creates .venv and installs the project in editable mode: `make demo` with only
-# what rendering needs; `make test` and `make bench` also the system packages (when run
-# as root with apt-get) and the test (and bench) extras.
+# what rendering needs; `make test`, `make fuzz` and `make bench` also the system packages
+# (when run as root with apt-get) and the test (and bench) extras.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -16,7 +17,10 @@ SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name 
 # x42-plugins; instruments: setbfree, avldrums.lv2).
 APT_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev liblilv-dev swh-lv2 x42-plugins setbfree avldrums.lv2
 
-.PHONY: demo test bench sysdeps clean
+FUZZ_SCALE ?= 20
+FUZZ_SEED  ?= 1
+
+.PHONY: demo test bench fuzz sysdeps clean
 
 $(VENV)/.sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -55,6 +59,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.test $(VENV)/.installed
 	$(PY) -m pytest -q
+
+fuzz: $(VENV)/.test $(VENV)/.installed
+	$(PY) tests/fuzzing.py --scale $(FUZZ_SCALE) --seed $(FUZZ_SEED)
 
 bench: $(VENV)/.bench $(VENV)/.installed
 	@mkdir -p bench/results

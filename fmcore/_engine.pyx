@@ -1883,6 +1883,11 @@ def _compile_into(patch, uintptr_t dest):
     """Validate ``patch`` and write its flat plan to the Plan at address ``dest`` (control thread)."""
     cdef Plan* p = <Plan*>dest
     g = patch.validate()
+    # the plan's arrays are fixed (MAX_OPS, MAX_EDGES): never write past them, whatever validate() let by
+    if not 1 <= g.n_ops <= MAX_OPS or len(g.order) != g.n_ops or len(patch.operators) != g.n_ops:
+        raise ValueError(f"a plan holds 1..{MAX_OPS} operators, got {g.n_ops}")
+    if sum(len(m) for m in g.modulators) > MAX_EDGES or sum(len(f) for f in g.feedback) > MAX_EDGES:
+        raise ValueError(f"a plan holds at most {MAX_EDGES} modulation and {MAX_EDGES} feedback edges")
     memset(p, 0, sizeof(Plan))
     p.n_ops = g.n_ops
     cdef int k, e = 0, fe = 0
