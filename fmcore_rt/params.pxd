@@ -45,6 +45,8 @@ cdef class AtomicParams:
     # control side, any thread: single set, wait-free; value must be finite and
     # index valid (the Python layer checks both); clamps to the slot's range
     cdef void set_value(self, int index, float value) noexcept nogil
+    # control side, any thread: the value a control-side read returns (the latest write)
+    cdef float control_value(self, int index) noexcept nogil
     # control side, any thread: publish a whole batch; takes batch_mutex
     cdef void publish(self, const int* index, const float* value, int n) noexcept nogil
     # audio side: adopt the newest batch and single sets, advance smoothing by nframes

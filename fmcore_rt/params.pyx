@@ -250,10 +250,13 @@ cdef class AtomicParams:
             raise RuntimeError("a batch is open: set values on the batch object, not on the store")
         self.set_value(i, v)
 
+    cdef float control_value(self, int index) noexcept nogil:
+        return cell_value(self.cells.cell[index].load(memory_order_acquire))
+
     def __getitem__(self, key):
         """The value most recently set (clamped), as control threads see it."""
         cdef int i = self._resolve(key)
-        return float(cell_value(self.cells.cell[i].load(memory_order_acquire)))
+        return float(self.control_value(i))
 
     def get(self, key, default=None):
         try:
