@@ -5,7 +5,7 @@ Each function runs a tight loop without the GIL, so two Python threads calling
 two of them really run at the same time on two cores. Loops are bounded by a
 count and by wall time, so a bug shows up as a wrong count, never as a hang.
 """
-from libc.stdint cimport int64_t, uint64_t, uintptr_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memset
 from libcpp.atomic cimport atomic, memory_order_acquire, memory_order_release
 
@@ -64,6 +64,13 @@ def param_sets(AtomicParams p, int index, long n):
         for k in range(n):
             p.set_value(index, <float>(1 + (k & 1)))
     return n
+
+
+def param_force_generation(AtomicParams p, int index, long gen):
+    """Move slot ``index``'s batch generation to ``gen`` (mod 2**31), e.g. just before the wrap."""
+    if not 0 <= index < len(p):
+        raise ValueError("index outside the store")
+    p.force_generation(index, <uint32_t>(gen & 0x7FFFFFFF))
 
 
 cdef inline bint _wait_until(atomic[long]* a, long want, int64_t stop) noexcept nogil:
