@@ -2,6 +2,7 @@
 #   make demo   render the built-in demo song to out/demo.wav
 #   make test   run the whole test suite
 #   make bench  run the benchmarks; JSON, REPORT.md and plots in bench/results/
+#   make tsan   ThreadSanitizer build of fmcore_rt's primitives under a stress driver
 # Each creates .venv, installs the system packages it needs (when run as root
 # with apt-get), and installs the project with its test extras in editable mode.
 
@@ -10,12 +11,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' 2>/dev/null | grep -v '\.cpp$$')
 # Debian packages: PortAudio headers for PyAudio and the native stream, JACK's
-# dummy server for the live tests, libsndfile comes inside the soundfile wheel.
-APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev
+# dummy server for the live tests, spin for the parameter store's model check;
+# libsndfile comes inside the soundfile wheel.
+APT_PACKAGES := portaudio19-dev jackd2 libjack-jackd2-dev spin
 
-.PHONY: demo test bench sysdeps clean
+.PHONY: demo test bench tsan sysdeps clean
 
-$(VENV)/.sysdeps:
+$(VENV)/.sysdeps: Makefile
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
@@ -25,7 +27,9 @@ $(VENV)/.sysdeps:
 	else echo "not root: skipping system packages ($(APT_PACKAGES)); install them yourself if a step fails"; fi
 	@mkdir -p $(VENV) && touch $@
 
-$(VENV)/.installed: $(VENV)/.sysdeps pyproject.toml setup.py $(SRC)
+# the package list lives here: a changed Makefile re-checks it (order-only below, so
+# that check alone never reinstalls the project)
+$(VENV)/.installed: pyproject.toml setup.py $(SRC) | $(VENV)/.sysdeps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,bench]'
@@ -44,6 +48,28 @@ bench: $(VENV)/.installed
 	@mkdir -p bench/results
 	$(PY) -m pytest bench -q -p no:cacheprovider -o python_files="bench_*.py" --benchmark-json=bench/results/benchmarks.json
 	$(PY) bench/report.py bench/results/benchmarks.json
+
+# ThreadSanitizer: fmcore_rt built with -fsanitize=thread in build/tsan (its own copy of
+# the sources, so the normal build is untouched), run by tools/tsan_stress.py with
+# libtsan preloaded into Python; first a planted race that must be reported, then
+# the stress, which must report none. setarch -R: TSan needs the address space
+# layout that address randomisation can break on recent kernels.
+TSAN_MODULES := fmcore_rt.params,fmcore_rt.spsc,fmcore_rt.pool,fmcore_rt.clock,fmcore_rt.timing,fmcore_rt.processor,fmcore_rt._stress
+TSAN_RUN = env LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" PYTHONPATH=build/tsan setarch "$$(uname -m)" -R $(PY)
+
+build/tsan/.built: $(VENV)/.installed $(SRC)
+	rm -rf build/tsan && mkdir -p build/tsan
+	cp -r fmcore_rt build/tsan/ && find build/tsan \( -name '*.so' -o -name '*.cpp' \) -delete
+	cd build/tsan && FMCORE_SANITIZE=thread FMCORE_ONLY=$(TSAN_MODULES) ../../$(PY) ../../setup.py -q build_ext --inplace
+	@touch $@
+
+tsan: build/tsan/.built
+	@rc=0; $(TSAN_RUN) tools/tsan_stress.py --planted >build/tsan/planted.log 2>&1 || rc=$$?; \
+	if [ $$rc -ne 66 ] || ! grep -q "ThreadSanitizer: data race" build/tsan/planted.log; then \
+	  cat build/tsan/planted.log; echo "tsan: the planted race was not reported (exit $$rc)"; exit 1; fi; \
+	echo "tsan: the planted race is reported (control)"
+	$(TSAN_RUN) tools/tsan_stress.py
 
 clean:
 	rm -rf $(VENV) build out bench/results .pytest_cache

@@ -66,6 +66,24 @@ def param_sets(AtomicParams p, int index, long n):
     return n
 
 
+cdef long _racy_counter = 0
+
+
+def racy_increments(double seconds):
+    """Add 1 to a plain shared counter for ``seconds`` without the GIL: a data race on purpose.
+
+    Two threads calling it at once are what ThreadSanitizer must report
+    (``tools/tsan_stress.py --planted`` proves the sanitizer build sees races).
+    Returns the counter.
+    """
+    global _racy_counter
+    cdef int64_t stop = monotonic_ns() + <int64_t>(seconds * 1e9)
+    with nogil:
+        while monotonic_ns() < stop:
+            _racy_counter += 1
+    return _racy_counter
+
+
 def param_force_generation(AtomicParams p, int index, long gen):
     """Move slot ``index``'s batch generation to ``gen`` (mod 2**31), e.g. just before the wrap."""
     if not 0 <= index < len(p):
