@@ -15,6 +15,7 @@ cdef extern from "<sched.h>" nogil:
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent
 from fmcore_rt.pool cimport RtPool
+from fmcore_rt.processor cimport Processor, USE_FREE, USE_PROCESS
 from fmcore_rt.timing cimport monotonic_ns
 
 
@@ -292,3 +293,69 @@ def pool_hammer(RtPool pool, long tag, long iterations, int hold, double seconds
                 if not pool.free(held[k]):
                     badfree += 1
     return it, allocs, fails, bad, badfree
+
+
+cdef class OverlapProbe(Processor):
+    """A processor whose render counts how many threads are inside it, in plain memory.
+
+    With the in-use guard working, ``overlaps`` stays 0 and ThreadSanitizer sees
+    every access to ``inside`` ordered by the guard's acquire/release.
+    """
+    cdef long inside
+    cdef readonly long overlaps
+    cdef readonly long renders
+
+    cdef int render(self, float** out, int nchannels, int nframes,
+                    const RtEvent* events, int nevents) noexcept nogil:
+        self.inside += 1
+        if self.inside != 1:
+            self.overlaps += 1
+        self.renders += 1
+        out[0][0] = <float>self.renders
+        self.inside -= 1
+        return 0
+
+
+def processor_contention(OverlapProbe p, double seconds, bint as_callback):
+    """Enter ``p`` for ``seconds`` as a stream callback would (``run_callback``) or as
+    ``process`` does (try-acquire, render, leave). Returns (rendered, refused, overlaps so far)."""
+    cdef float buf[64]
+    cdef float* ptr = buf
+    cdef long rendered = 0, refused = 0
+    cdef uint64_t skipped0
+    cdef int64_t stop = monotonic_ns() + <int64_t>(seconds * 1e9)
+    if not p.prepared or p.max_block < 64:
+        raise ValueError("prepare the probe with max_block >= 64 first")
+    with nogil:
+        while monotonic_ns() < stop:
+            if as_callback:
+                skipped0 = p.busy_skipped.load()
+                p.run_callback(&ptr, 1, 64)
+                if p.busy_skipped.load() != skipped0:
+                    refused += 1
+                else:
+                    rendered += 1
+            elif p.try_enter(USE_PROCESS) == USE_FREE:
+                p.run_block(&ptr, 1, 64, NULL, 0)
+                p.leave()
+                rendered += 1
+            else:
+                refused += 1
+    return rendered, refused, p.overlaps
+
+
+def run_callback_once(Processor p, int nchannels, int nframes):
+    """One audio-callback call on ``p`` (what NativeStream's callback runs), into buffers
+    pre-filled with 1.0. Returns the (nchannels, nframes) float32 output."""
+    import numpy as np
+    if not 1 <= nchannels <= 32 or nframes < 1:
+        raise ValueError("nchannels must be in 1..32 and nframes >= 1")
+    out = np.ones((nchannels, nframes), np.float32)
+    cdef float[:, ::1] o = out
+    cdef float* ptrs[32]
+    cdef int c
+    for c in range(nchannels):
+        ptrs[c] = &o[c, 0]
+    with nogil:
+        p.run_callback(ptrs, nchannels, nframes)
+    return out

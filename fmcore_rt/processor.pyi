@@ -3,6 +3,9 @@ import numpy as np
 from fmcore_rt.timing import TimingStats
 from fmcore_rt.clock import SampleClock
 
+class ProcessorBusyError(RuntimeError):
+    """Another thread is inside this processor (rendering, resetting or preparing it)."""
+
 class Processor:
     """Base of everything the host runs: prepare() sizes buffers, process() renders blocks without the GIL."""
     sample_rate: float
@@ -12,9 +15,14 @@ class Processor:
     timing: TimingStats
     clock: SampleClock
     def prepare(self, sample_rate: float, max_block: int) -> None: ...
-    def process(self, out: np.ndarray, events: Sequence[tuple[int, int, int, int]] | np.ndarray | None = None) -> np.ndarray: ...
+    def process(self, out: np.ndarray, events: Sequence[tuple[int, int, int, int]] | np.ndarray | None = None,
+                *, when_busy: str = "raise") -> np.ndarray: ...
     @property
     def stats(self) -> dict[str, float]: ...
+    @property
+    def busy(self) -> bool: ...
+    @property
+    def busy_skips(self) -> int: ...
 
 class Gain(Processor):
     """Multiplies its input in place by a constant (for testing hosts)."""

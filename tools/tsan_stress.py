@@ -106,12 +106,13 @@ def main() -> int:
     check("a block is never handed out twice", sum(r[3] for r in res) == 0 and sum(r[4] for r in res) == 0,
           f"{sum(r[1] for r in res)} allocations, {sum(r[2] for r in res)} exhausted")
 
-    guard = getattr(_stress, "processor_contention", None)
-    if guard is not None:
-        print("processor in-use guard", flush=True)
-        a, b = run_threads(lambda: guard(t), lambda: guard(t))
-        check("one thread renders at a time", a[2] == 0 and b[2] == 0 and a[0] + b[0] > 0 and a[1] + b[1] > 0,
-              f"{a[0] + b[0]} blocks rendered, {a[1] + b[1]} refused as busy")
+    print("processor in-use guard", flush=True)
+    probe = _stress.OverlapProbe()
+    probe.prepare(48000, 64)
+    a, b = run_threads(lambda: _stress.processor_contention(probe, t, True),
+                       lambda: _stress.processor_contention(probe, t, False))
+    check("one thread renders at a time", probe.overlaps == 0 and a[0] + b[0] > 0 and a[1] + b[1] > 0,
+          f"{a[0] + b[0]} blocks rendered, {a[1] + b[1]} refused as busy, {probe.overlaps} overlaps")
     print("tsan_stress: no data race reported", flush=True)
     return 0
 

@@ -20,7 +20,7 @@ from libc.math cimport lround
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release
 
 from fmcore_rt.params cimport AtomicParams
-from fmcore_rt.processor cimport Processor
+from fmcore_rt.processor cimport Processor, USE_RESET
 from fmcore_rt.spsc cimport RtEvent
 from fmcore_rt.rt_atomics cimport new_atomic_array, delete_atomic_array
 from fmcore.fx.base cimport Effect
@@ -318,9 +318,13 @@ cdef class EffectsProcessor(Processor):
         return 0
 
     def reset(self):
-        """Adopt pending parameter values without smoothing and clear every effect (audio stopped)."""
-        self.params.settle()
-        self.chain.reset()
+        """Adopt pending parameter values without smoothing and clear every effect (audio stopped).
+
+        Raises ``ProcessorBusyError`` if another thread is in ``process()``.
+        """
+        with self._exclusive(USE_RESET, "reset()"):
+            self.params.settle()
+            self.chain.reset()
 
     def __repr__(self):
         return f"<EffectsProcessor {self.sample_rate:g} Hz, max_block {self.max_block}, {self.chain!r}>"
