@@ -24,6 +24,9 @@ cdef class Processor:
     cdef RtEvent* _evbuf            # events of a Python-side process() call
     cdef int _evcap
     cdef readonly TimingStats timing
+    cdef readonly TimingStats cpu_timing   # thread CPU time per block, when measure_cpu
+    cdef public bint measure_cpu    # validation: also time each block's thread CPU time (a system
+                                    # call per block, made outside the real-time section)
     cdef readonly SampleClock clock
     cdef atomic[int] in_use         # USE_*: who is inside; taken with a try-acquire, never waited for
     cdef atomic[uint64_t] busy_skipped   # blocks given silence because the processor was busy

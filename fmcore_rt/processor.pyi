@@ -13,6 +13,8 @@ class Processor:
     max_channels: int
     prepared: bool
     timing: TimingStats
+    cpu_timing: TimingStats
+    measure_cpu: bool
     clock: SampleClock
     def prepare(self, sample_rate: float, max_block: int) -> None: ...
     def process(self, out: np.ndarray, events: Sequence[tuple[int, int, int, int]] | np.ndarray | None = None,
