@@ -23,6 +23,7 @@ from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, 
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
 from fmcore_rt.processor cimport Processor, USE_RESET, USE_SETTLE
+from fmcore_rt.processor import exclusive
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
@@ -603,30 +604,30 @@ cdef class SynthCore(Processor):
         for ch in (range(N_PARTS) if channel is None else [self._check_channel(channel)]):
             self.send(0xB0 | ch, 120, 0)
 
+    @exclusive(USE_RESET, "reset()")
     def reset(self):
         """Stop every voice, reset controllers and the clock, drop queued events (audio stopped).
 
         Raises ``ProcessorBusyError`` if another thread is in ``process()``.
         """
-        with self._exclusive(USE_RESET, "reset()"):
-            self._reclaim()
-            with nogil:
-                self._adopt_plans()
-            ev = self.queue.drain()
-            memset(self.v_state, 0, self.nslots)
-            memset(self.v_fade, 0, self.nslots * sizeof(int32_t))
-            self.c_active.value.store(0)
-            self._reset_parts()
-            self._reclaim()
-            self.fx.reset()
-            self.clock.reset()         # a reused engine renders exactly like a fresh one
-            self.event_time = 0
-            self.age_counter = 0
+        self._reclaim()
+        with nogil:
+            self._adopt_plans()
+        ev = self.queue.drain()
+        memset(self.v_state, 0, self.nslots)
+        memset(self.v_fade, 0, self.nslots * sizeof(int32_t))
+        self.c_active.value.store(0)
+        self._reset_parts()
+        self._reclaim()
+        self.fx.reset()
+        self.clock.reset()         # a reused engine renders exactly like a fresh one
+        self.event_time = 0
+        self.age_counter = 0
 
+    @exclusive(USE_SETTLE, "settle()")
     def settle(self):
         """Jump every smoothed parameter to its target (for a deterministic offline start)."""
-        with self._exclusive(USE_SETTLE, "settle()"):
-            self.params.settle()
+        self.params.settle()
 
     # ---- stats ---------------------------------------------------------------------
 

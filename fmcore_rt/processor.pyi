@@ -26,6 +26,9 @@ class Processor:
     @property
     def busy_skips(self) -> int: ...
 
+def exclusive(who: int, what: str) -> Any:
+    """Decorator: the method holds the processor (one thread at a time) or raises ProcessorBusyError."""
+
 class Gain(Processor):
     """Multiplies its input in place by a constant (for testing hosts)."""
     gain: float

@@ -24,6 +24,7 @@ from fmcore_rt.timing cimport TimingStats, thread_cpu_ns
 from fmcore_rt.clock cimport SampleClock
 from fmcore_rt.rtcheck.hooks cimport fmrt_hooks_init, fmrt_rt_enter, fmrt_rt_exit
 
+import functools
 import math
 import numpy as np
 
@@ -124,10 +125,6 @@ cdef class Processor:
                 f"{type(self).__name__}.{what}: the processor is busy in {_HOLDERS.get(holder, 'another call')} "
                 f"on another thread; one thread at a time may render, reset or prepare it")
         return 0
-
-    def _exclusive(self, int who, str what):
-        """Context manager: hold the processor for ``who`` (a ``USE_*`` code) or raise ProcessorBusyError."""
-        return _Exclusive(self, who, what)
 
     @property
     def busy(self):
@@ -307,7 +304,7 @@ cdef class Processor:
 
 
 cdef class _Exclusive:
-    """``with processor._exclusive(USE_RESET, "reset()"):`` holds the processor or raises ProcessorBusyError."""
+    """``with _Exclusive(processor, USE_RESET, "reset()"):`` holds the processor or raises ProcessorBusyError."""
     cdef Processor p
     cdef int who
     cdef str what
@@ -324,6 +321,19 @@ cdef class _Exclusive:
     def __exit__(self, *exc):
         self.p.leave()
         return False
+
+
+def exclusive(int who, str what):
+    """Decorator for a subclass's control method that must not run while another thread is
+    inside the processor: ``@exclusive(USE_RESET, "reset()")`` holds it for the call or
+    raises ProcessorBusyError."""
+    def wrap(method):
+        @functools.wraps(method)
+        def held(Processor self, *args, **kwargs):
+            with _Exclusive(self, who, what):
+                return method(self, *args, **kwargs)
+        return held
+    return wrap
 
 
 cdef class Gain(Processor):

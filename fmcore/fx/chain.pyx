@@ -21,6 +21,7 @@ from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, m
 
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.processor cimport Processor, USE_RESET
+from fmcore_rt.processor import exclusive
 from fmcore_rt.spsc cimport RtEvent
 from fmcore_rt.rt_atomics cimport new_atomic_array, delete_atomic_array
 from fmcore.fx.base cimport Effect
@@ -317,14 +318,14 @@ cdef class EffectsProcessor(Processor):
                 out[0][k] = 0.5 * (out[0][k] + self._scratch[k])
         return 0
 
+    @exclusive(USE_RESET, "reset()")
     def reset(self):
         """Adopt pending parameter values without smoothing and clear every effect (audio stopped).
 
         Raises ``ProcessorBusyError`` if another thread is in ``process()``.
         """
-        with self._exclusive(USE_RESET, "reset()"):
-            self.params.settle()
-            self.chain.reset()
+        self.params.settle()
+        self.chain.reset()
 
     def __repr__(self):
         return f"<EffectsProcessor {self.sample_rate:g} Hz, max_block {self.max_block}, {self.chain!r}>"
