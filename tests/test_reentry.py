@@ -74,6 +74,8 @@ def test_reset_while_another_thread_processes_raises_and_never_hangs():
     def render():
         buf = np.zeros((2, 8192), np.float32)
         while not stop.is_set():
+            for n in range(32):              # a reset may have silenced them: keep the render long
+                s.note_on(36 + n, 100)
             s.process(buf)
             rendered[0] += 1
     t = threading.Thread(target=render)
@@ -82,6 +84,9 @@ def test_reset_while_another_thread_processes_raises_and_never_hangs():
     def once():
         global refused, done
         s.all_sound_off()
+        wait = time.monotonic() + 0.05
+        while not s.busy and time.monotonic() < wait:   # aim at a render in progress
+            time.sleep(0)
         try:
             s.reset()
             done += 1
