@@ -29,7 +29,8 @@ from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, 
 from libc.stdint cimport uint16_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
-from fmcore_rt.processor cimport Processor
+from fmcore_rt.processor cimport Processor, USE_RESET, USE_SETTLE
+from fmcore_rt.processor import exclusive
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
 from fmcore_rt.spsc cimport EV_USER          # tuning changes (fmcore.tuning)
@@ -736,8 +737,12 @@ cdef class SynthCore(Processor):
         for ch in (range(N_PARTS) if channel is None else [self._check_channel(channel)]):
             self.send(0xB0 | ch, 120, 0)
 
+    @exclusive(USE_RESET, "reset()")
     def reset(self):
-        """Stop every voice, reset controllers and the clock, drop queued events (audio stopped)."""
+        """Stop every voice, reset controllers and the clock, drop queued events (audio stopped).
+
+        Raises ``ProcessorBusyError`` if another thread is in ``process()``.
+        """
         self._reclaim()
         with nogil:
             self._adopt_plans()
@@ -753,6 +758,7 @@ cdef class SynthCore(Processor):
         self.event_time = 0
         self.age_counter = 0
 
+    @exclusive(USE_SETTLE, "settle()")
     def settle(self):
         """Jump every smoothed parameter to its target (for a deterministic offline start)."""
         self.params.settle()

@@ -47,7 +47,8 @@ def register(sub) -> None:
                    help="seconds of audio, at most 3600 (default 30)")
     p.add_argument("--rate", type=_rate, default=48000, help="sample rate, 8000-384000 (default 48000)")
     p.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
-    p.add_argument("--no-preload", action="store_true", help="do not re-run under the checker (timing only)")
+    p.add_argument("--no-preload", action="store_true",
+                   help="do not re-run under the checker (timing only: the result is never PASS)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("batch", help="render a JSON Lines manifest of jobs on every core or on Ray",
@@ -93,7 +94,11 @@ def cmd_validate(args) -> int:
 
     if not rtcheck.available() and not args.no_preload:
         # re-run this command with the checker preloaded, so violations are counted
-        env = rtcheck.preload_env(dict(os.environ))
+        try:
+            env = rtcheck.preload_env(dict(os.environ))
+        except (FileNotFoundError, ValueError) as e:
+            print(f"fmcore: error: cannot load the real-time checker: {e}", file=sys.stderr)
+            return 2
         return subprocess.call([sys.executable, "-m", "fmcore.cli", *sys.argv[1:]], env=env)
     from fmcore.validation import validate_synth
 
