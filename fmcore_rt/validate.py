@@ -162,8 +162,11 @@ def validate(processor, sample_rate: float = 48000, block: int = 64, blocks: int
     counters = {}
     if workload is not None and hasattr(workload, "counters"):
         counters = dict(workload.counters(processor))
+    name = type(processor).__name__
+    if getattr(processor, "simd", None):           # a processor that can say which code path it runs
+        name += f" ({processor.simd} kernels)"
     return ValidationReport(
-        processor=type(processor).__name__, sample_rate=float(sample_rate), block=block, blocks=blocks,
+        processor=name, sample_rate=float(sample_rate), block=block, blocks=blocks,
         # active means seen at work: every block entered its real-time section under the checker
         checker_active=report.active and report.sections >= blocks, violations=dict(report.by_function),
         categories=dict(report.by_category), timing=processor.timing.snapshot(),

@@ -25,6 +25,8 @@ def test_synth_passes_the_workload_with_zero_violations_under_the_checker():
     assert t["overruns, CPU time"].startswith("0 ")
     # both clocks reported, each named (the CPU clock read around the section made no violation)
     assert "CPU time p999" in t and "wall time p999" in t
+    # and which of the engine's code paths ran
+    assert t["processor"] == f"Synth ({fmcore.Synth(48000).simd} kernels)"
 
 
 def test_a_processor_too_slow_for_its_deadline_fails_on_cpu_time():
