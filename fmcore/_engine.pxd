@@ -303,6 +303,7 @@ cdef class SynthCore(Processor):
     cdef int32_t* serq                  # those with serial operators
     cdef int32_t* lane_v                # the current batch's voices
     cdef float op_lvl[12]               # op level and detune parameters for this block
+    cdef float op_cents[12]
     cdef double op_tune[12]
     cdef double tune_cents              # master tune for this block
     cdef double inv_sr

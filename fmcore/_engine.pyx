@@ -399,6 +399,7 @@ cdef class SynthCore(Processor):
         memset(self.ser.y, 0, MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
         for c in range(MAX_OPS):
             self.op_lvl[c] = 1.0
+            self.op_cents[c] = 0.0
             self.op_tune[c] = 1.0
         if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
                 or self.o_phase == NULL or self.o_ph32 == NULL or self.o_inc32 == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
@@ -1019,15 +1020,15 @@ cdef class SynthCore(Processor):
         cdef const RtEvent* q
         cdef RtEvent ev
         self.params.begin_block(nframes)
-        cdef float lvl
-        cdef double tune
+        cdef float lvl, cents
         for i in range(MAX_OPS):
             # operator parameters take their block-end value (as every control tick reads them)
             lvl = self.params.end(self.p_op_level[i])
-            tune = exp2(self.params.end(self.p_op_detune[i]) / 1200.0)
-            if lvl != self.op_lvl[i] or tune != self.op_tune[i]:
+            cents = self.params.end(self.p_op_detune[i])
+            if lvl != self.op_lvl[i] or cents != self.op_cents[i]:
                 self.op_lvl[i] = lvl
-                self.op_tune[i] = tune
+                self.op_cents[i] = cents
+                self.op_tune[i] = exp2(cents / 1200.0)
                 self.param_gen += 1
         if self.params.end(self.p_tune) != self.tune_cents:
             self.tune_cents = self.params.end(self.p_tune)
