@@ -21,6 +21,12 @@ cdef class _PaCore:
     cdef atomic[int64_t] first_underflow   # callback index of the first underflow, -1 none
     cdef atomic[int64_t] rt_state   # 0 unknown, 1 raised by us, 2 already real-time, <0 -errno
     cdef atomic[int] finished       # PortAudio's stream-finished callback ran
+    # the callback's own cost against its deadline (frames / sample rate), single writer
+    cdef double ns_per_frame
+    cdef atomic[uint64_t] cpu_sum_ns     # thread CPU time spent in callbacks
+    cdef atomic[uint64_t] cpu_max_ns
+    cdef atomic[uint64_t] cpu_overruns   # callbacks whose own CPU time passed the deadline
+    cdef atomic[uint64_t] stalls         # wall time past the deadline, own CPU time within it
 
     cdef int on_callback(self, float** out, unsigned long nframes, unsigned long flags) noexcept nogil
     cdef void _raise_priority(self) noexcept nogil

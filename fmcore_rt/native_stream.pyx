@@ -11,11 +11,21 @@ On its first callback the audio thread asks for real-time scheduling
 (``SCHED_FIFO``) unless it already has it; ``stats.realtime`` reports the
 outcome. That one system call happens before the first block, outside the
 real-time section the checker watches.
+
+Each callback's own cost is measured against its deadline (frames / sample
+rate) in thread CPU time, which preemption, a stalled virtual CPU or a late
+server wakeup cannot inflate: ``stats.cpu_overruns`` counts the callbacks the
+stream itself made late, ``stats.stalls`` those whose wall time passed the
+deadline while their own CPU time did not (the machine held them up). The
+thread CPU clock costs two non-blocking ``clock_gettime`` calls per callback.
 """
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memset
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release
 from posix.types cimport pid_t
+from posix.time cimport clock_gettime, timespec, CLOCK_THREAD_CPUTIME_ID
+
+from fmcore_rt.timing cimport monotonic_ns
 
 from fmcore_rt.processor cimport Processor
 
@@ -122,6 +132,12 @@ cdef extern from "<sched.h>" nogil:
 cdef enum:
     MAX_CHANNELS = 32
 
+
+cdef inline int64_t thread_cpu_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+
 # JACK clients opened by this module are named after the program (ports "fmcore:out_0", ...)
 _client_name = b"fmcore"
 
@@ -227,12 +243,18 @@ cdef class _PaCore:
         self.first_underflow.store(-1)
         self.rt_state.store(0)
         self.finished.store(0)
+        self.ns_per_frame = 0
+        self.cpu_sum_ns.store(0)
+        self.cpu_max_ns.store(0)
+        self.cpu_overruns.store(0)
+        self.stalls.store(0)
 
     cdef int on_callback(self, float** out, unsigned long nframes, unsigned long flags) noexcept nogil:
         cdef float* cur[MAX_CHANNELS]
         cdef unsigned long pos = 0
         cdef int m, c, r
         cdef int nch = self.nchannels
+        cdef int64_t cpu0 = thread_cpu_ns(), wall0 = monotonic_ns(), cpu, wall, deadline
         if self.callbacks.load(memory_order_relaxed) == 0:
             self._raise_priority()
         if flags & paOutputUnderflow:
@@ -248,6 +270,16 @@ cdef class _PaCore:
                 for c in range(nch):
                     memset(cur[c], 0, m * sizeof(float))
             pos += m
+        cpu = thread_cpu_ns() - cpu0
+        wall = monotonic_ns() - wall0
+        deadline = <int64_t>(nframes * self.ns_per_frame)
+        self.cpu_sum_ns.store(self.cpu_sum_ns.load(memory_order_relaxed) + <uint64_t>cpu, memory_order_relaxed)
+        if <uint64_t>cpu > self.cpu_max_ns.load(memory_order_relaxed):
+            self.cpu_max_ns.store(<uint64_t>cpu, memory_order_relaxed)
+        if cpu > deadline:
+            self.cpu_overruns.store(self.cpu_overruns.load(memory_order_relaxed) + 1, memory_order_relaxed)
+        elif wall > deadline:
+            self.stalls.store(self.stalls.load(memory_order_relaxed) + 1, memory_order_relaxed)
         self.frames.fetch_add(nframes, memory_order_relaxed)
         self.callbacks.fetch_add(1, memory_order_release)
         return paContinue
@@ -287,6 +319,7 @@ cdef class _PaCore:
         self.nchannels = channels
         self.max_block = proc.max_block
         self.rt_priority = rt_priority
+        self.ns_per_frame = 1e9 / sample_rate
         memset(&op, 0, sizeof(op))
         op.device = device
         op.channelCount = channels
@@ -340,6 +373,11 @@ cdef class _PaCore:
     def counts(self):
         return (self.callbacks.load(memory_order_acquire), self.frames.load(memory_order_relaxed),
                 self.underflows.load(memory_order_relaxed), self.render_errors.load(memory_order_relaxed))
+
+    def cpu_counts(self):
+        # (sum ns, max ns, overruns, stalls); read after the callback count, which is released last
+        return (self.cpu_sum_ns.load(memory_order_relaxed), self.cpu_max_ns.load(memory_order_relaxed),
+                self.cpu_overruns.load(memory_order_relaxed), self.stalls.load(memory_order_relaxed))
 
     def first_underflow_at(self):
         return self.first_underflow.load(memory_order_relaxed)
@@ -403,6 +441,7 @@ class NativeStream(StreamBase):
         if core is not None:
             # keep the final figures for stats after close
             self._last_counts = core.counts()
+            self._last_cpu = core.cpu_counts()
             self._last_rt = core.rt()
             self._last_latency = core.output_latency()
             self._core = None
@@ -430,6 +469,12 @@ class NativeStream(StreamBase):
         c = core.counts()
         self._last_counts = c
         return c
+
+    def _cpu_counts(self):
+        core = self._core
+        if core is None:
+            return getattr(self, "_last_cpu", (0, 0, 0, 0))
+        return core.cpu_counts()
 
     def _realtime(self):
         core = self._core

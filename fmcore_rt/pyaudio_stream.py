@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from time import perf_counter_ns as _perf_ns, thread_time_ns as _thread_time_ns
 
 import numpy as np
 
@@ -109,6 +110,8 @@ class PyAudioStream(StreamBase):
         self._pa = None
         self._stream = None
         self._counts = [0, 0, 0, 0]   # callbacks, frames, underflows, render errors
+        self._cpu = [0, 0, 0, 0]      # CPU ns in all, max CPU ns, CPU overruns, stalls
+        self._deadline_ns = int(frames_per_buffer * 1e9 / sample_rate)
         n = frames_per_buffer
         self._planar = np.zeros((channels, n), np.float32)
         self._inter = np.zeros(n * channels, np.float32)
@@ -137,6 +140,9 @@ class PyAudioStream(StreamBase):
                                    f"{self.frames_per_buffer} frames: {e}") from None
 
     def _callback(self, in_data, frame_count, time_info, status):
+        # own cost from here on: the wait for the GIL before PyAudio could call us is not in it
+        cpu0 = _thread_time_ns()
+        wall0 = _perf_ns()
         c = self._counts
         if self._rt is None:
             self._rt = _raise_priority()
@@ -158,6 +164,18 @@ class PyAudioStream(StreamBase):
                 c[3] += 1
                 planar.fill(0.0)
             np.copyto(inter.reshape(frame_count, self.channels).T, planar)
+        cpu = _thread_time_ns() - cpu0
+        wall = _perf_ns() - wall0
+        k = self._cpu
+        k[0] += cpu
+        if cpu > k[1]:
+            k[1] = cpu
+        deadline = self._deadline_ns if frame_count == self.frames_per_buffer else \
+            int(frame_count * 1e9 / self.sample_rate)
+        if cpu > deadline:
+            k[2] += 1
+        elif wall > deadline:
+            k[3] += 1
         c[1] += frame_count
         c[0] += 1
         return result
@@ -221,6 +239,10 @@ class PyAudioStream(StreamBase):
     def _backend_counts(self):
         c = self._counts
         return c[0], c[1], c[2], c[3]
+
+    def _cpu_counts(self):
+        k = self._cpu
+        return k[0], k[1], k[2], k[3]
 
     def _realtime(self):
         if self._rt is None:
