@@ -60,6 +60,7 @@ class SongPlayer:
         self._thread: threading.Thread | None = None
         self._late0 = 0
         self._n = 0
+        self._final: tuple[int, int] | None = None     # (pushed, late) when stopped
         self.error: BaseException | None = None
 
     @property
@@ -76,11 +77,15 @@ class SongPlayer:
     @property
     def pushed(self) -> int:
         """Events of the song the audio thread has applied so far."""
+        if self._final is not None:
+            return self._final[0]
         sched = self.synth.scheduler
         return int(sched.timeline_position) if sched.timeline_length == self._n else 0
 
     @property
     def late_events(self) -> int:
+        if self._final is not None:
+            return self._final[1]
         sched = self.synth.scheduler
         return int(sched.late + sched.deferred) - self._late0
 
@@ -119,6 +124,8 @@ class SongPlayer:
         if t is not None and t is not threading.current_thread():
             t.join(timeout=2)
         if self.start_frame >= 0:
+            if self._final is None:
+                self._final = (self.pushed, self.late_events)
             try:
                 self.synth.clear_schedule()
             except Exception:
