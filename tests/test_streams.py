@@ -205,9 +205,10 @@ def _timing_run(jack, backend, seconds, load="idle"):
 
 def _assert_keeps_time_and_survives(s, seconds):
     expected = seconds * RATE / PERIOD
-    # callbacks arrive at the server's rate (a cycle the server itself starts late may be lost)
-    assert s["callbacks"] >= 0.95 * s["seconds"] * RATE / PERIOD and s["callbacks"] >= 0.9 * expected, s["text"]
-    assert s["callback_rate"] <= 1.02 * RATE / PERIOD, s["text"]
+    # callbacks arrive at the server's rate: a cycle its timer starts late is lost, never made up
+    # (a 10 % margin: the host may stall the virtual machine for milliseconds at a time)
+    assert s["callbacks"] >= 0.9 * s["seconds"] * RATE / PERIOD and s["callbacks"] >= 0.9 * expected, s["text"]
+    assert s["callback_rate"] <= 1.05 * RATE / PERIOD, s["text"]
     assert s["frames"] == s["callbacks"] * PERIOD and s["clock_frames"] == s["frames"], s["text"]
     # the stream's own cost: no callback used more CPU time than its deadline
     assert s["cpu_overruns"] == 0 and 0 < s["cpu_max_us"] < s["deadline_us"], s["text"]
