@@ -439,9 +439,6 @@ class NativeStream(StreamBase):
     def _close_backend(self, abort):
         core = self._core
         if core is not None:
-            # keep the final figures for stats after close
-            self._last_counts = core.counts()
-            self._last_cpu = core.cpu_counts()
             self._last_rt = core.rt()
             self._last_latency = core.output_latency()
             self._core = None
@@ -449,6 +446,10 @@ class NativeStream(StreamBase):
                 core.abandon()
             else:
                 core.close(abort)
+            # the final figures, read once no callback can run any more (one could run until
+            # the stream stopped, rendering a block these counts would miss)
+            self._last_counts = core.counts()
+            self._last_cpu = core.cpu_counts()
 
     def _backend_alive(self):
         core = self._core
