@@ -5,10 +5,10 @@
 ``render`` runs without the GIL, allocates nothing and takes no lock. The
 control thread talks to it only through lock-free structures: the parameter
 store (``AtomicParams``), the event scheduler (notes and controllers from
-``note_on`` & co. through an SPSC queue, ordered by time on the audio thread,
-and whole songs handed over with ``schedule``), and atomic plan slots (``set_patch``/``set_bank``) whose
-replaced plans travel back on a retire ring and are freed off the audio
-thread.
+``note_on`` & co. through an SPSC queue, ordered by time on the audio thread;
+whole songs handed over with ``schedule``), and atomic plan slots
+(``set_patch``/``set_bank``) whose replaced plans travel back on a retire ring
+and are freed off the audio thread.
 
 Per voice and sample the operators run in topological order; each reads the
 current-sample outputs of its modulators and the one-sample-late outputs of
