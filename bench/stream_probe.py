@@ -65,7 +65,8 @@ def main(backend, load, period, seconds):
         out = dict(backend=backend, load=load, block=period, voices=16, callbacks=s.callbacks,
                    expected_callbacks=int(s.seconds * RATE / period), underflows=s.underflows,
                    deadline_us=s.deadline_us, p50_us=s.p50_us, p99_us=s.p99_us, max_us=s.max_us,
-                   cpu_mean_us=s.cpu_mean_us, cpu_max_us=s.cpu_max_us, cpu_overruns=s.cpu_overruns,
+                   cpu_mean_us=s.cpu_mean_us, cpu_p50_us=s.cpu_p50_us, cpu_p99_us=s.cpu_p99_us,
+                   cpu_max_us=s.cpu_max_us, cpu_overruns=s.cpu_overruns,
                    stalls=s.stalls, server_late=server["driver_late"], client_missed=server["client_missed"],
                    client_misses=server["client_misses"], server_realtime=srv.realtime,
                    hist_edges_us=list(edges), hist_counts=list(counts), realtime=s.realtime)

@@ -2,6 +2,7 @@
 from libc.stdint cimport int64_t, uint64_t
 from libcpp.atomic cimport atomic
 from fmcore_rt.processor cimport Processor
+from fmcore_rt.timing cimport TimingStats
 
 cdef extern from "portaudio.h" nogil:
     ctypedef void PaStream
@@ -23,9 +24,7 @@ cdef class _PaCore:
     cdef atomic[int] finished       # PortAudio's stream-finished callback ran
     # the callback's own cost against its deadline (frames / sample rate), single writer
     cdef double ns_per_frame
-    cdef atomic[uint64_t] cpu_sum_ns     # thread CPU time spent in callbacks
-    cdef atomic[uint64_t] cpu_max_ns
-    cdef atomic[uint64_t] cpu_overruns   # callbacks whose own CPU time passed the deadline
+    cdef readonly TimingStats cpu_timing # thread CPU time per callback
     cdef atomic[uint64_t] stalls         # wall time past the deadline, own CPU time within it
 
     cdef int on_callback(self, float** out, unsigned long nframes, unsigned long flags) noexcept nogil

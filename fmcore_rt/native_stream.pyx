@@ -13,11 +13,14 @@ outcome. That one system call happens before the first block, outside the
 real-time section the checker watches.
 
 Each callback's own cost is measured against its deadline (frames / sample
-rate) in thread CPU time, which preemption, a stalled virtual CPU or a late
-server wakeup cannot inflate: ``stats.cpu_overruns`` counts the callbacks the
-stream itself made late, ``stats.stalls`` those whose wall time passed the
-deadline while their own CPU time did not (the machine held them up). The
-thread CPU clock costs two non-blocking ``clock_gettime`` calls per callback.
+rate) in thread CPU time, which preemption or a late server wakeup cannot
+inflate: ``stats.cpu_p50_us``/``cpu_p99_us``/``cpu_overruns``, kept in a
+``TimingStats`` histogram; ``stats.stalls`` counts callbacks whose wall time
+passed the deadline while their own CPU time did not (the machine held them
+up). On a virtual machine the host may stop the virtual CPU while the callback
+runs, and the kernel may charge that time to the thread: a rare callback then
+shows a large CPU time that is not the stream's (the percentiles are immune).
+The thread CPU clock costs two non-blocking ``clock_gettime`` calls per callback.
 """
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memset
@@ -244,9 +247,7 @@ cdef class _PaCore:
         self.rt_state.store(0)
         self.finished.store(0)
         self.ns_per_frame = 0
-        self.cpu_sum_ns.store(0)
-        self.cpu_max_ns.store(0)
-        self.cpu_overruns.store(0)
+        self.cpu_timing = TimingStats()
         self.stalls.store(0)
 
     cdef int on_callback(self, float** out, unsigned long nframes, unsigned long flags) noexcept nogil:
@@ -273,12 +274,8 @@ cdef class _PaCore:
         cpu = thread_cpu_ns() - cpu0
         wall = monotonic_ns() - wall0
         deadline = <int64_t>(nframes * self.ns_per_frame)
-        self.cpu_sum_ns.store(self.cpu_sum_ns.load(memory_order_relaxed) + <uint64_t>cpu, memory_order_relaxed)
-        if <uint64_t>cpu > self.cpu_max_ns.load(memory_order_relaxed):
-            self.cpu_max_ns.store(<uint64_t>cpu, memory_order_relaxed)
-        if cpu > deadline:
-            self.cpu_overruns.store(self.cpu_overruns.load(memory_order_relaxed) + 1, memory_order_relaxed)
-        elif wall > deadline:
+        self.cpu_timing.record(cpu, <unsigned int>nframes)
+        if wall > deadline and cpu <= deadline:
             self.stalls.store(self.stalls.load(memory_order_relaxed) + 1, memory_order_relaxed)
         self.frames.fetch_add(nframes, memory_order_relaxed)
         self.callbacks.fetch_add(1, memory_order_release)
@@ -320,6 +317,7 @@ cdef class _PaCore:
         self.max_block = proc.max_block
         self.rt_priority = rt_priority
         self.ns_per_frame = 1e9 / sample_rate
+        self.cpu_timing = TimingStats(sample_rate)
         memset(&op, 0, sizeof(op))
         op.device = device
         op.channelCount = channels
@@ -374,10 +372,8 @@ cdef class _PaCore:
         return (self.callbacks.load(memory_order_acquire), self.frames.load(memory_order_relaxed),
                 self.underflows.load(memory_order_relaxed), self.render_errors.load(memory_order_relaxed))
 
-    def cpu_counts(self):
-        # (sum ns, max ns, overruns, stalls); read after the callback count, which is released last
-        return (self.cpu_sum_ns.load(memory_order_relaxed), self.cpu_max_ns.load(memory_order_relaxed),
-                self.cpu_overruns.load(memory_order_relaxed), self.stalls.load(memory_order_relaxed))
+    def stall_count(self):
+        return self.stalls.load(memory_order_relaxed)
 
     def first_underflow_at(self):
         return self.first_underflow.load(memory_order_relaxed)
@@ -449,7 +445,7 @@ class NativeStream(StreamBase):
             # the final figures, read once no callback can run any more (one could run until
             # the stream stopped, rendering a block these counts would miss)
             self._last_counts = core.counts()
-            self._last_cpu = core.cpu_counts()
+            self._last_cpu = (core.cpu_timing, core.stall_count())
 
     def _backend_alive(self):
         core = self._core
@@ -471,11 +467,11 @@ class NativeStream(StreamBase):
         self._last_counts = c
         return c
 
-    def _cpu_counts(self):
+    def _cpu_timing(self):
         core = self._core
         if core is None:
-            return getattr(self, "_last_cpu", (0, 0, 0, 0))
-        return core.cpu_counts()
+            return getattr(self, "_last_cpu", (None, 0))
+        return core.cpu_timing, core.stall_count()
 
     def _realtime(self):
         core = self._core

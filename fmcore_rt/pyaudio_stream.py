@@ -19,6 +19,7 @@ import numpy as np
 
 from fmcore_rt.streams import (AudioDeviceError, DeviceInfo, HostApiInfo, StreamBase, quiet_stderr,
                                select_device)
+from fmcore_rt.timing import TimingStats
 
 __all__ = ["PyAudioStream"]
 
@@ -110,7 +111,8 @@ class PyAudioStream(StreamBase):
         self._pa = None
         self._stream = None
         self._counts = [0, 0, 0, 0]   # callbacks, frames, underflows, render errors
-        self._cpu = [0, 0, 0, 0]      # CPU ns in all, max CPU ns, CPU overruns, stalls
+        self._cpu = TimingStats(sample_rate)    # thread CPU time per callback
+        self._stalls = [0]
         self._deadline_ns = int(frames_per_buffer * 1e9 / sample_rate)
         n = frames_per_buffer
         self._planar = np.zeros((channels, n), np.float32)
@@ -166,16 +168,11 @@ class PyAudioStream(StreamBase):
             np.copyto(inter.reshape(frame_count, self.channels).T, planar)
         cpu = _thread_time_ns() - cpu0
         wall = _perf_ns() - wall0
-        k = self._cpu
-        k[0] += cpu
-        if cpu > k[1]:
-            k[1] = cpu
+        self._cpu.add(cpu * 1e-9, frame_count)
         deadline = self._deadline_ns if frame_count == self.frames_per_buffer else \
             int(frame_count * 1e9 / self.sample_rate)
-        if cpu > deadline:
-            k[2] += 1
-        elif wall > deadline:
-            k[3] += 1
+        if wall > deadline and cpu <= deadline:
+            self._stalls[0] += 1
         c[1] += frame_count
         c[0] += 1
         return result
@@ -240,9 +237,8 @@ class PyAudioStream(StreamBase):
         c = self._counts
         return c[0], c[1], c[2], c[3]
 
-    def _cpu_counts(self):
-        k = self._cpu
-        return k[0], k[1], k[2], k[3]
+    def _cpu_timing(self):
+        return self._cpu, self._stalls[0]
 
     def _realtime(self):
         if self._rt is None:

@@ -211,12 +211,12 @@ def _assert_keeps_time_and_survives(s, seconds):
 
 
 def _assert_own_cpu_within_the_deadline(s, share):
-    """The stream's own work fits its deadline: thread CPU time per callback, on average well
-    under it, and over it only for the rare callback during which the host stopped the virtual
-    CPU (this kernel charges that time to the running thread: a 20 us loop at SCHED_FIFO was
-    once charged 63 ms here). A stream whose work does not fit is over it in every callback."""
-    assert s["cpu_mean_us"] < share * s["deadline_us"], s["text"]
-    assert s["cpu_overruns"] <= max(2, s["callbacks"] // 500), s["text"]
+    """The stream's own work fits its deadline: thread CPU time per callback for 99 % of them well
+    under it. Not the maximum: this VM's kernel charges the running thread for time the host took
+    its virtual CPU away (a 20 us loop at SCHED_FIFO was once charged 63 ms), which hits a few
+    callbacks in a bad second; a stream whose work does not fit is over in every callback."""
+    assert s["cpu_p99_us"] < share * s["deadline_us"], s["text"]
+    assert s["cpu_overruns"] <= 0.01 * s["callbacks"], s["text"]
 
 
 @pytest.mark.parametrize("backend", ["native", "pyaudio"])
@@ -227,8 +227,8 @@ def test_stream_keeps_the_server_rate_within_its_own_deadline(jack, backend):
         _assert_own_cpu_within_the_deadline(s, 0.1)
     else:
         # PyAudio's callback time includes waiting for the GIL inside the callback (CPython polls
-        # it every switch interval), which any other Python thread can prolong: the mean only
-        assert s["cpu_mean_us"] < 0.25 * s["deadline_us"], s["text"]
+        # it every switch interval), which any other Python thread can prolong: the median only
+        assert s["cpu_p50_us"] < 0.25 * s["deadline_us"], s["text"]
     if jack.realtime:
         assert s["realtime"] is True, s["text"]       # the audio thread runs at real-time priority
 
