@@ -4,6 +4,7 @@ from libcpp.atomic cimport atomic
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent
+from fmcore_rt.scheduler cimport EventScheduler
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64
 from fmcore.fx.chain cimport FxChain
 
@@ -211,7 +212,8 @@ cdef class SynthCore(Processor):
     cdef int nslots                     # max_voices + slots for voices fading out after a steal
     cdef readonly AtomicParams params
     cdef readonly FxChain fx            # effects on the synth's output, parameters in `params`
-    cdef SpscQueue queue
+    cdef SpscQueue queue                # = sched.queue: notes and controllers from control threads
+    cdef readonly EventScheduler scheduler  # time-ordered live events and a published timeline
     cdef object _push_lock
     # plans: control thread publishes, audio thread adopts and retires
     cdef atomic[uintptr_t]* pending     # N_PARTS own-patch slots, 1 bank slot, N_PARTS kit slots
