@@ -1134,7 +1134,8 @@ cdef class SynthCore(Processor):
 
     cdef void _cc(self, int ch, int cc, int value) noexcept nogil:
         cdef int v
-        if cc == 1 or cc == 7 or cc == 10 or cc == 11:
+        self.part_gen[ch] += 1         # whatever it changes, the part's voices recompute their targets
+        if cc == 1 or cc == 7 or cc == 10 or cc == 11 or cc == 121:
             self._retick_part(ch)      # the change applies from this exact frame
         if cc == 1:
             self.part[ch].modwheel = value / 127.0
