@@ -63,13 +63,14 @@ def setup_synth(synth, patches=None, strict_sysex: bool = True) -> None:
     """Give ``synth`` its sounds, the same way for offline and live playback.
 
     ``patches``: None (the built-in bank: General MIDI programs, drum kit on
-    channel 10), a reference string (see ``fmcore.patchref``), a ``Patch``
+    channel 10 with its hi-hat choke group; every part sends 40 to the reverb,
+    as GM players do), a reference string (see ``fmcore.patchref``), a ``Patch``
     (every melodic channel plays it), a list of ``Patch``es (a bank program
     changes select from; a DX7 bank's 32 voices), a ``fmcore.dx7.Bank``, or a
     mapping channel (0-15) -> ``Patch``.
     """
     from fmcore.patch import Patch
-    from fmcore.presets import drum_kit, gm_bank
+    from fmcore.presets import GM_CHOKE_GROUPS, drum_kit, gm_bank
 
     if isinstance(patches, (str, os.PathLike)):
         from fmcore.patchref import resolve_patch
@@ -84,7 +85,8 @@ def setup_synth(synth, patches=None, strict_sysex: bool = True) -> None:
 
         patches = [voice_to_patch(v) for v in patches]
     synth.set_bank(gm_bank())
-    synth.set_kit(drum_kit(), channel=9)
+    synth.set_kit(drum_kit(), channel=9, choke=GM_CHOKE_GROUPS)
+    synth.set_default_sends(reverb=40, chorus=0)     # as GM players start every part
     if patches is None:
         return
     if isinstance(patches, Patch):
