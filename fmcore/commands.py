@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--normalize", action="store_true", help="scale the result to a -1 dBFS peak")
     p.add_argument("--limit", action="store_true", help="output limiter: peaks never above -1 dBFS")
     p.add_argument("--lenient", action="store_true", help="render what can be read of a damaged MIDI file")
+    p.add_argument("--stems", metavar="DIR", help="also write one file per part that plays (ch01.wav ...) and "
+                   "per effect return (reverb.wav, chorus.wav) into DIR; they sum to the mix")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_render)
 
@@ -120,10 +122,14 @@ def cmd_render(args) -> int:
     report = render_midi_to_file(
         midi, out, sample_rate=args.rate, subtype=BITS_TO_SUBTYPE[args.bits], patches=args.patch,
         tail=args.tail, block=args.block, max_voices=args.voices, normalize=args.normalize,
-        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit)
+        lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit,
+        stems=args.stems)
     for w in report.warnings:
         print(f"fmcore: warning: {w}", file=sys.stderr)
     print(f"{out}: {report.summary()}")
+    if args.stems:
+        scaled = f", scaled {report.stems_gain_db:+.1f} dB" if abs(report.stems_gain_db) > 0.05 else ""
+        print(f"{args.stems}: {len(report.stems)} stems ({', '.join(Path(p).stem for p in report.stems)}){scaled}")
     return 0
 
 

@@ -38,6 +38,8 @@ class RenderReport:
     gain_applied_db: float = 0.0
     limited: bool = False
     warnings: list[str] = field(default_factory=list)
+    stems: list[str] = field(default_factory=list)      # stem files written (render --stems)
+    stems_gain_db: float = 0.0
 
     @property
     def realtime_factor(self) -> float:
@@ -154,7 +156,7 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
-            params=None, limit=False):
+            params=None, limit=False, stems=None):
     from fmcore.synth import Synth
 
     t0 = time.perf_counter()
@@ -169,6 +171,9 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
     # blocks in compiled code without the GIL.
     span = max(block, (sample_rate // block) * block)
     scratch = np.zeros((2, span), np.float32)
+    if stems is not None:               # a StemArrays/StemFiles (fmcore.stems) fed span by span
+        stems = stems(total) if isinstance(stems, type) else stems
+        stem_scratch = np.zeros((18, 2, span), np.float32)
     samples = ev["sample"]
     raw = np.stack([samples, ev["status"], ev["data1"], ev["data2"]], axis=1).astype(np.int64)
     update, bar = _progress_bar(total, sample_rate, progress, Path(str(midi)).name)
@@ -180,7 +185,12 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
             chunk = raw[i0:i1].copy()
             chunk[:, 0] -= a
             view = scratch if b - a == span else np.zeros((2, b - a), np.float32)   # last, shorter span
-            synth.process(view, chunk)
+            if stems is None:
+                synth.process(view, chunk)
+            else:
+                sv = stem_scratch if b - a == span else np.zeros((18, 2, b - a), np.float32)
+                synth.process_stems(view, sv, chunk)
+                stems(a, b, sv)
             audio[:, a:b] = view
             if update:
                 update(b, total)
@@ -192,7 +202,7 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
                           voices_stolen=synth.voices_stolen - stolen0, events_dropped=int(synth.stats["events_dropped"]),
                           notes=int(((ev["status"] & 0xF0) == 0x90).sum()),
                           warnings=[f"{midi}: {w}" for w in song.warnings])
-    return audio, report
+    return (audio, report) if stems is None else (audio, report, stems)
 
 
 def _finish(audio: np.ndarray, report: RenderReport, normalize: bool) -> np.ndarray:
@@ -209,7 +219,8 @@ def _finish(audio: np.ndarray, report: RenderReport, normalize: bool) -> np.ndar
 
 def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patches=None, tail: float = DEFAULT_TAIL,
                 block: int = DEFAULT_BLOCK, max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False) -> np.ndarray:
+                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False,
+                stems: bool = False):
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
     ``patches`` as in ``setup_synth`` (default: the built-in bank). ``tail``
@@ -217,24 +228,51 @@ def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patche
     to -1 dBFS; ``limit`` turns on the effects chain's output limiter (ceiling
     -1 dBFS) so a dense file never clips. ``synth`` reuses an engine (reset
     first); ``params`` are parameter overrides (``{"master.gain": 0.8}``).
+
+    ``stems=True`` returns a dict of (2, n) float32 stems instead: ``"ch01"``..
+    ``"ch16"`` for the parts that play, ``"reverb"``/``"chorus"`` for the shared
+    effects' returns that sound (see ``fmcore.stems``). They sum to the mix
+    before the output effects (``limit`` acts on the mix only); ``normalize``
+    scales them by the mix's gain.
     """
-    audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                            synth, params, limit)
-    return _finish(audio, report, normalize)
+    from fmcore.stems import StemArrays
+
+    out = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
+                  synth, params, limit, StemArrays if stems else None)
+    audio = _finish(out[0], out[1], normalize)
+    return out[2].result(10 ** (out[1].gain_applied_db / 20)) if stems else audio
 
 
 def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_rate: int = DEFAULT_RATE,
                         subtype: str = "PCM_24", patches=None, tail: float = DEFAULT_TAIL, block: int = DEFAULT_BLOCK,
                         max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                        strict_sysex: bool = True, progress=None, limit: bool = False) -> RenderReport:
+                        strict_sysex: bool = True, progress=None, limit: bool = False,
+                        stems: str | os.PathLike | None = None) -> RenderReport:
     """Render a MIDI file to WAV or FLAC (by suffix), written atomically; returns a ``RenderReport``.
 
     The output format is checked before any work, and nothing is written if
-    reading or rendering fails.
+    reading or rendering fails. ``stems``: a directory that gets one file per
+    part that plays and per sounding effect return (``ch01.wav``, ...,
+    ``reverb.wav``; see ``fmcore.stems``), in the output's format; in an
+    integer format they share one gain that keeps them all from clipping.
     """
     format_for(out, subtype)
-    audio, report = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                            limit=limit)
-    audio = _finish(audio, report, normalize)
-    write_atomic(out, audio, sample_rate, subtype)
+    sink = None
+    if stems is not None:
+        from fmcore.stems import StemFiles
+
+        sink = StemFiles(stems, Path(out).suffix, sample_rate, subtype)
+    try:
+        res = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
+                      limit=limit, stems=sink)
+        audio = _finish(res[0], res[1], normalize)
+        report = res[1]
+        write_atomic(out, audio, sample_rate, subtype)
+        if sink is not None:
+            report.stems = [str(p) for p in sink.finish(10 ** (report.gain_applied_db / 20))]
+            report.stems_gain_db = sink.gain_db
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
     return report
