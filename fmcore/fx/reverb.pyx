@@ -42,7 +42,7 @@ cdef inline double scale_of(float size) noexcept nogil:
 
 
 cdef class Reverb(Effect):
-    """FDN reverb: ``decay`` (RT60 s), ``size``, ``damping``, ``predelay_ms``, ``mix``."""
+    """FDN reverb: ``decay`` (RT60 s), ``size``, ``damping``, ``predelay_ms``, ``mix``, ``width`` (stereo, 1 = full)."""
 
     def __cinit__(self, *args, **kwargs):
         cdef int j
@@ -59,6 +59,7 @@ cdef class Reverb(Effect):
         self.i_damp = self._add("damping", 0, 1, 0.3, "")
         self.i_pre = self._add("predelay_ms", 0, MAX_PRE_MS, 10, "ms", 0.05)
         self.i_mix = self._add("mix", 0, 1, 0.25, "")
+        self.i_width = self._add("width", 0, 1, 1.0, "")
 
     def __dealloc__(self):
         cdef int j
@@ -115,7 +116,7 @@ cdef class Reverb(Effect):
         cdef double o[8]
         cdef double h[8]
         cdef double x, d, v, a, t0, t1, wl, wr
-        cdef float mix, xl, xr
+        cdef float mix, xl, xr, w
         cdef int i, j, step, k
         cdef float dry = 0.0 if self.wet_only else 1.0
         for i in range(nframes):
@@ -156,5 +157,10 @@ cdef class Reverb(Effect):
                 delay_push(&self.line[j], <float>(h[j] * 0.35355339059327373 + SIGN_IN[j] * 0.5 * x))
             wl *= 0.35355339059327373
             wr *= 0.35355339059327373
+            w = self.params.at(self.i_width, i)
+            if w < 1.0:                 # narrow the image: mix each side toward the other
+                t0 = 0.5 * (1.0 + w) * wl + 0.5 * (1.0 - w) * wr
+                wr = 0.5 * (1.0 + w) * wr + 0.5 * (1.0 - w) * wl
+                wl = t0
             left[i] = dry * (1.0 - mix) * xl + mix * <float>wl
             right[i] = dry * (1.0 - mix) * xr + mix * <float>wr
