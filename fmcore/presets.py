@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from fmcore.algorithms import algorithm
 from fmcore.drums import GM_CHOKE_GROUPS, drum_kit as _drum_kit
-from fmcore.patch import Controllers, Envelope, Lfo, Operator, Patch, PitchEnvelope  # noqa: F401
+from fmcore.patch import Controllers, Envelope, KeyScaling, Lfo, Operator, Patch, PitchEnvelope  # noqa: F401
 
 
 def _op(ratio=1.0, level=1.0, a=0.002, d1=0.3, l1=1.0, d2=2.0, l2=0.8, r=0.3, peak=1.0, fixed=None,
@@ -250,17 +250,19 @@ def _gm_patches() -> list[Patch]:
     P.append(_fm("Muted Guitar", 1, [
         _op(1.0, 0.9, **_pluck(0.3, 0.05)), _op(2.0, 0.5, **_pluck(0.12)), _op(1.0, 0.4, **_pluck(0.25, 0.05)),
         _op(3.0, 0.3, **_pluck(0.08)), _op(1.0, 0.0), _op(1.0, 0.0)], 0.0))
+    # overdrive/distortion: two pairs at a very high index, whose Bessel spectra end near
+    # (index + 1) x f0; the index follows 1/f0 (+-6 dB per octave around E3), so every note's
+    # harmonics stop near 3-4 kHz, as an amp's cabinet cuts the fizz: bright mids, nothing above 8 kHz
     held = dict(a=0.002, d1=0.15, l1=0.85, d2=6.0, l2=0.6, r=0.12)
-    P.append(_fm("Overdrive Guitar", 1, [
-        _op(1.0, 0.7, **held, vel=0.3), _op(1.0, 0.75, **held, vel=0.3),
-        _op(1.0, 0.6, **held, detune=6, vel=0.3), _op(2.0, 0.6, **held, vel=0.3),
-        _op(1.0, 0.7, **held, vel=0.2), _op(2.0, 0.8, **held, vel=0.2)], 1.5, index=7.0,
-        lfo=_vibrato(5.5, 0.5, 0.0), controllers=Controllers(mod_wheel_pitch_cents=30.0)))
-    P.append(_fm("Distortion Guitar", 1, [
-        _op(1.0, 0.7, **held, vel=0.3), _op(1.0, 0.9, **held, vel=0.3),
-        _op(1.0, 0.6, **held, detune=-9, vel=0.3), _op(1.0, 0.75, **held, vel=0.3),
-        _op(3.0, 0.6, **held, vel=0.2), _op(2.0, 0.9, **held, vel=0.2)], 1.5, index=10.0,
-        lfo=_vibrato(5.5, 0.5, 0.0), controllers=Controllers(mod_wheel_pitch_cents=30.0)))
+    for name, index, detune in (("Overdrive Guitar", 18.0, 8), ("Distortion Guitar", 24.0, -9)):
+        ops = [_op(1.0, 0.6, **held, vel=0.3), _op(1.0, 1.0, **held, vel=0.3),
+               _op(1.0, 0.5, **held, vel=0.3, detune=detune), _op(2.0, 0.8, **held, vel=0.3),
+               _op(0.5, 0.3, **held, vel=0.3), _op(1.0, 0.15, **held, vel=0.2)]
+        for k in (1, 3):
+            ops[k].level_scaling = KeyScaling(breakpoint=52, left_depth_db=6.0, right_depth_db=6.0,
+                                              left_curve="+lin", right_curve="-lin")
+        P.append(_fm(name, 5, ops, 0.5, index=index, lfo=_vibrato(5.5, 0.5, 0.0),
+                     controllers=Controllers(mod_wheel_pitch_cents=30.0)))
     P.append(_fm("Guitar Harmonics", 5, [
         _op(2.0, 0.8, **_pluck(2.5, 0.3)), _op(2.0, 0.15, **_pluck(0.3)), _op(4.0, 0.3, **_pluck(1.5, 0.3)),
         _op(1.0, 0.0), _op(1.0, 0.0), _op(1.0, 0.0)], 0.0))
