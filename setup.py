@@ -37,6 +37,8 @@ def _compile_args():
 SYSTEM_LIBS = {
     "fmcore_rt.native_stream": {"libraries": ["portaudio"], "header": "portaudio.h",
                                 "package": "portaudio19-dev"},
+    "fmcore.fx.lv2": {"libraries": ["lilv-0"], "header": "lilv-0/lilv/lilv.h",
+                      "include_dirs": ["/usr/include/lilv-0"], "package": "liblilv-dev"},
 }
 
 
@@ -70,17 +72,11 @@ def _extensions():
                 [pyx],
                 libraries=libs.get("libraries", []),
                 language="c++",
-                include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore"],
+                include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore", *libs.get("include_dirs", [])],
                 extra_compile_args=_compile_args(),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )
-    exts = cythonize(
-        exts,
-        language_level=3,
-        nthreads=os.cpu_count() or 1,
-        compiler_directives={"embedsignature": True},
-    ) if exts else []
     # The real-time checker: a plain C shared library for LD_PRELOAD, not a
     # Python module. Its file name is fixed (see ParallelBuildExt).
     if os.path.exists(RTCHECK_SRC) and _wanted(RTCHECK_NAME):
@@ -97,12 +93,28 @@ def _extensions():
 
 
 class ParallelBuildExt(build_ext):
-    """build_ext that compiles extensions on every core unless told otherwise."""
+    """build_ext that cythonizes the ``.pyx`` sources and compiles on every core unless told otherwise.
+
+    Cythonizing happens here, not when ``setup.py`` is read, so an sdist carries the
+    ``.pyx``/``.pxd`` sources (not the generated ``.cpp``) and the wheel built from
+    it generates them again.
+    """
 
     def finalize_options(self):
         super().finalize_options()
         if not self.parallel:
             self.parallel = os.cpu_count() or 1
+
+    def run(self):
+        pyx = [e for e in self.extensions if any(s.endswith(".pyx") for s in e.sources)]
+        if pyx:
+            done = cythonize(pyx, language_level=3, nthreads=os.cpu_count() or 1,
+                             compiler_directives={"embedsignature": True})
+            # keep setuptools' own Extension objects (finalize_options annotated them): take the sources
+            sources = {e.name: e.sources for e in done}
+            for e in pyx:
+                e.sources = sources[e.name]
+        super().run()
 
     def get_ext_filename(self, fullname):
         if fullname == RTCHECK_NAME:

@@ -9,12 +9,13 @@ from fmcore.graph import CompiledGraph, Graph, GraphError
 from fmcore.algorithms import algorithm
 from fmcore.patch import Controllers, Envelope, KeyScaling, Lfo, Operator, Patch, PatchError, PitchEnvelope
 from fmcore.synth import Synth
+from fmcore._engine import simd_paths
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FmcoreError", "Graph", "GraphError", "CompiledGraph", "algorithm", "Patch", "PatchError", "Operator",
-    "Envelope", "KeyScaling", "Lfo", "PitchEnvelope", "Controllers", "Synth", "__version__",
+    "Envelope", "KeyScaling", "Lfo", "PitchEnvelope", "Controllers", "Synth", "simd_paths", "__version__",
 ]
 
 from fmcore.render import render_midi, render_midi_to_file  # noqa: E402

@@ -9,43 +9,52 @@ store (``AtomicParams``), the SPSC event queue (notes and controllers from
 replaced plans travel back on a retire ring and are freed off the audio
 thread.
 
-Per voice and sample the operators run in topological order; each reads the
-current-sample outputs of its modulators and the one-sample-late outputs of
-its feedback sources (two-sample average). Envelopes, LFO and pitch move at a
-control rate of ``CHUNK`` samples with the gains interpolated per sample;
-events split the block at their exact frames.
+Voices render operator-major: per control chunk (``CHUNK`` samples on a grid
+that starts at the voice's onset) each operator runs over the whole stretch in
+topological order, vectorised over samples by the kernels of
+``fm_kernels.hpp`` (SSE2, or AVX2+FMA when the CPU has it). Operators on a
+feedback loop read the previous samples of the loop (the two-sample average)
+and so run sample by sample, across the voices that share the loop's shape,
+one voice per lane (see ``fmcore/stages.py``). Envelopes, LFO and pitch move at
+the control rate with gains interpolated per sample; events split the block at
+their exact frames; an operator whose envelope stays at its floor (-96 dB,
+where its output is exactly 0) through a chunk, and whatever only feeds it, is
+skipped: the output is the same as if they had run.
 """
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.math cimport sin, exp2, pow, fabs, isfinite, M_PI, log10
 from libc.math cimport ceil
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport uint16_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
+from fmcore_rt.spsc cimport EV_USER          # tuning changes (fmcore.tuning)
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
 from fmcore.fx.chain cimport FxChain
 from fmcore.fx.reverb cimport Reverb
 from fmcore.fx.modulation cimport Chorus
 
+import hashlib
 import threading
 import numpy as np
 
 from fmcore.patch import Patch, LFO_WAVES, CURVES, FLOOR_DB as _FLOOR_DB
+from fmcore.stages import serial_stages
 
-cdef extern from *:
-    """
-    #include <cmath>
-    static inline float fm_db_to_amp(float db) { return std::exp2(db * 0.16609640474436813f); }
-    """
-    float fm_db_to_amp(float db) nogil
+cdef extern from "fm_kernels.hpp" nogil:
+    float fm_exp2f(float x)
+    double fm_exp2(double x)
 
-DEF TABLE_BITS = 12
-DEF TABLE_SIZE = 4096
-DEF FRAC_BITS = 20                      # 32 - TABLE_BITS
+cdef inline float fm_db_to_amp(float db) noexcept nogil:
+    return fm_exp2f(db * 0.16609640474436813)
+
 DEF FLOOR = -96.0
+DEF PHASE_UNITS = 2670176.8122365046    # 2^24 / (2 pi): radians -> units of 2^-24 cycle
+DEF NO_PROG = 0xFFFFFFFF
 DEF VOICE_GAIN = 0.25                   # headroom: one full carrier at -12 dBFS
 DEF VEL_RANGE_DB = 42.0
 DEF MAX_VOICES = 256
@@ -60,20 +69,43 @@ DEF RPN_NULL = 127                      # CC101/100 (or 99/98) = 127/127: no par
 SEND_REVERB_DEFAULTS = {"decay": 1.0, "size": 0.35, "damping": 0.2, "predelay_ms": 8.0, "mix": 0.5, "width": 0.6}
 SEND_CHORUS_DEFAULTS = {"rate_hz": 0.4, "depth_ms": 3.0, "delay_ms": 12.0, "feedback": 0.1, "mix": 0.5}
 
-cdef float SINE[TABLE_SIZE + 1]
+cdef extern from "fm_kernels.hpp" nogil:
+    float sine_u32 "fm_base::sin_u32_scalar"(uint32_t phase)
+
 cdef int _i
-for _i in range(TABLE_SIZE + 1):
-    SINE[_i] = <float>sin(2.0 * M_PI * _i / TABLE_SIZE)
 
-# radians -> 32-bit phase units
-cdef double RAD_TO_PHASE = 4294967296.0 / (2.0 * M_PI)
+_SIMD_WANT = {"auto": 0, "baseline": 1, "avx2": 2}
 
 
-cdef inline float sine_lookup(uint32_t ph) noexcept nogil:
-    cdef uint32_t i = ph >> FRAC_BITS
-    cdef float f = <float>(ph & ((1 << FRAC_BITS) - 1)) * (1.0 / (1 << FRAC_BITS))
-    cdef float a = SINE[i]
-    return a + (SINE[i + 1] - a) * f
+def _kernel_op_run(simd, uint32_t ph, uint32_t inc, float g, float dg, int j0, int n, mod=None, amt=1.0):
+    """One operator over ``n`` samples through the ``simd`` kernels ("baseline" or "avx2"):
+    (g + j*dg) * sin(2 pi (ph + j*inc) / 2^32 + amt * mod[i]), j = j0 + i (for tests)."""
+    cdef const FmKernels* k = fm_select_kernels(_SIMD_WANT[simd])
+    if k == NULL:
+        raise RuntimeError(f"no {simd} kernels here")
+    cdef int pad = (n + 7) // 8 * 8
+    y = np.zeros(pad, np.float32)
+    m = np.zeros(pad, np.float32)
+    if mod is not None:
+        m[:n] = np.asarray(mod, np.float32)
+    cdef float[::1] yv = y
+    cdef float[::1] mv = m
+    cdef const float* src[1]
+    cdef float a = <float>(amt * PHASE_UNITS)
+    src[0] = &mv[0]
+    k.op_run(ph, inc, g, dg, j0, n, src, &a, 1 if mod is not None else 0, &yv[0], NULL, 0, 0)
+    return y[:n]
+
+
+def simd_paths():
+    """The kernel paths this build and CPU can run, best first (e.g. ``['avx2+fma', 'sse2']``)."""
+    out = []
+    cdef const FmKernels* k
+    for want in (2, 1):
+        k = fm_select_kernels(want)
+        if k != NULL:
+            out.append(k.name.decode())
+    return out
 
 
 cdef inline uint32_t xorshift(uint32_t* s) noexcept nogil:
@@ -87,7 +119,7 @@ cdef inline uint32_t xorshift(uint32_t* s) noexcept nogil:
 
 cdef inline float lfo_value(int wave, double p, float sh) noexcept nogil:
     if wave == 0:
-        return sine_lookup(<uint32_t>(p * 4294967296.0))
+        return sine_u32(<uint32_t>(p * 4294967296.0))
     elif wave == 1:
         return <float>(1.0 - 4.0 * fabs(p - 0.5)) if p >= 0.0 else 0.0
     elif wave == 2:
@@ -116,17 +148,17 @@ cdef inline int eg_advance(int stage, float* db, const float* level, const float
         target = level[seg]
         step = rate[seg] * scale
         dist = target - db[0]
-        if rate[seg] >= 1e8:
-            need = 0.0          # a jump
-        else:
-            need = fabs(dist) / step if step > 0 else 1e300
-        if need <= t:
-            db[0] = target
-            t -= need
-            stage = 3 if stage == 2 else (5 if stage == 4 else stage + 1)
-        else:
-            db[0] += <float>(step * t if dist > 0 else -step * t)
-            break
+        need = 0.0                           # a jump takes no time
+        if rate[seg] < 1e8:
+            if not step > 0:
+                break                        # a zero rate never arrives
+            if fabs(dist) > step * t:
+                db[0] += <float>(step * t if dist > 0 else -step * t)      # still on the way
+                break
+            need = fabs(dist) / step
+        db[0] = target
+        t -= need
+        stage = 3 if stage == 2 else (5 if stage == 4 else stage + 1)
     return stage
 
 
@@ -210,14 +242,15 @@ cdef inline int eg_advance_op(const OpPlan* op, int stage, float* db, double sca
         target = op.env.level_db[seg]
         step = op.env.rate[seg] * scale
         if target <= db[0]:
-            need = (db[0] - target) / step if step > 0 else 1e300
-            if need <= t:
-                db[0] = target
-                t -= need
-                stage = 3 if stage == 2 else (5 if stage == 4 else stage + 1)
-                continue
-            db[0] -= <float>(step * t)
-            break
+            if not step > 0:
+                break                               # a zero rate never arrives
+            if db[0] - target > step * t:
+                db[0] -= <float>(step * t)          # still falling: the common case, no division
+                break
+            t -= (db[0] - target) / step
+            db[0] = target
+            stage = 3 if stage == 2 else (5 if stage == 4 else stage + 1)
+            continue
         # rising: work in absolute doublings x; the rate factor is constant between whole x
         x = DX7_TOP + (db[0] + absoff) / DX7_DOUBLING_DB
         x_target = DX7_TOP + (target + absoff) / DX7_DOUBLING_DB
@@ -251,6 +284,16 @@ cdef inline int eg_advance_op(const OpPlan* op, int stage, float* db, double sca
     return stage
 
 
+cdef inline float op_amp(const Plan* p, int k, float db, float off, float am_db, float lvl) noexcept nogil:
+    # an operator's amplitude from its envelope (dB), offsets and amplitude modulation
+    if db <= FLOOR:
+        return 0.0
+    cdef float total = db + off - am_db
+    if total > 12.0 and not p.op[k].dx7:      # DX7 offsets are capped at output level 99 instead
+        total = 12.0
+    return p.op[k].level * lvl * fm_db_to_amp(total)
+
+
 cdef class SynthCore(Processor):
     """A multi-timbral FM synthesizer: 16 parts (one per MIDI channel) sharing one voice pool.
 
@@ -264,6 +307,13 @@ cdef class SynthCore(Processor):
     def __cinit__(self, double sample_rate=48000.0, int max_voices=16, int max_block=1024, *args, **kwargs):
         if not 1 <= max_voices <= MAX_VOICES:
             raise ValueError(f"max_voices must be in 1..{MAX_VOICES}, got {max_voices}")
+        import os
+        simd = kwargs.get("simd") or os.environ.get("FMCORE_SIMD") or "auto"
+        if simd not in _SIMD_WANT:
+            raise ValueError(f"simd must be one of {', '.join(_SIMD_WANT)}, got {simd!r}")
+        self.k = fm_select_kernels(_SIMD_WANT[simd])
+        if self.k == NULL:
+            raise RuntimeError(f"simd={simd!r}: this CPU or build has no such path (it has {', '.join(simd_paths())})")
         self.max_voices = max_voices
         self.nslots = max_voices + max(4, max_voices // 4)
         cdef int ns = self.nslots
@@ -294,8 +344,11 @@ cdef class SynthCore(Processor):
         self.v_gl = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_gr = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_note_hz = <double*>PyMem_Malloc(ns * sizeof(double))
+        cdef int c
         cdef int no = ns * MAX_OPS
         self.o_phase = <uint64_t*>PyMem_Malloc(no * sizeof(uint64_t))
+        self.o_ph32 = <uint32_t*>PyMem_Malloc(no * sizeof(uint32_t))
+        self.o_inc32 = <uint32_t*>PyMem_Malloc(no * sizeof(uint32_t))
         self.o_base_inc = <double*>PyMem_Malloc(no * sizeof(double))
         self.o_stage = <int8_t*>PyMem_Malloc(no)
         self.o_db = <float*>PyMem_Malloc(no * sizeof(float))
@@ -318,16 +371,53 @@ cdef class SynthCore(Processor):
         self.v_rng0 = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
         self.v_peg_cents0 = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_peg_stage0 = <int8_t*>PyMem_Malloc(ns)
+        self.v_chunk_len = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.v_silent = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
+        self.segs = <Seg*>PyMem_Malloc(ns * NSEG * sizeof(Seg))
+        self.prog = <Prog*>PyMem_Malloc(ns * sizeof(Prog))
+        self.v_nseg = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.v_nrend = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.vout = <float*>PyMem_Malloc(ns * FM_SUB_PAD * sizeof(float))
+        self.ybuf = <float*>PyMem_Malloc(FM_LANES * MAX_OPS * FM_SUB_PAD * sizeof(float))
+        self.ser = <FmSerial*>PyMem_Malloc(sizeof(FmSerial))
+        self.act = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.serq = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.lane_v = <int32_t*>PyMem_Malloc(FM_LANES * sizeof(int32_t))
+        if self.ser != NULL:
+            memset(self.ser, 0, sizeof(FmSerial))
+            self.ser.ext = <float*>PyMem_Malloc(MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
+            self.ser.y = <float*>PyMem_Malloc(MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
+        if (self.v_chunk_len == NULL or self.v_silent == NULL or self.segs == NULL or self.v_nseg == NULL
+                or self.prog == NULL
+                or self.v_nrend == NULL or self.vout == NULL or self.ybuf == NULL or self.ser == NULL
+                or self.act == NULL or self.serq == NULL or self.lane_v == NULL
+                or self.ser.ext == NULL or self.ser.y == NULL):
+            raise MemoryError()
+        # padding past a stretch is read before it is written: keep it finite from the start
+        memset(self.vout, 0, ns * FM_SUB_PAD * sizeof(float))
+        memset(self.ybuf, 0, FM_LANES * MAX_OPS * FM_SUB_PAD * sizeof(float))
+        memset(self.ser.ext, 0, MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
+        memset(self.ser.y, 0, MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
+        for c in range(MAX_OPS):
+            self.op_lvl[c] = 1.0
+            self.op_tune[c] = 1.0
         if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
-                or self.o_phase == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
+                or self.o_phase == NULL or self.o_ph32 == NULL or self.o_inc32 == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
                 or self.o_inc == NULL or self.v_dgl == NULL or self.v_dgr == NULL or self.v_chunk_left == NULL
                 or self.v_done == NULL or self.o_db0 == NULL or self.o_stage0 == NULL or self.v_time0 == NULL
                 or self.v_lfo_phase0 == NULL or self.v_lfo_sh0 == NULL or self.v_rng0 == NULL
                 or self.v_peg_cents0 == NULL or self.v_peg_stage0 == NULL):
             raise MemoryError()
+        self.tune_pitch = <double*>PyMem_Malloc(N_PARTS * 128 * sizeof(double))   # tuning and MPE
+        self.v_timbre_db = <float*>PyMem_Malloc(ns * sizeof(float))
+        if self.tune_pitch == NULL or self.v_timbre_db == NULL:
+            raise MemoryError()
         memset(self.v_state, 0, ns)
         memset(self.v_fade, 0, ns * sizeof(int32_t))
         memset(self.o_phase, 0, ns * MAX_OPS * sizeof(uint64_t))   # free-running oscillators start at 0
+        memset(self.o_ph32, 0, ns * MAX_OPS * sizeof(uint32_t))
+        memset(self.o_inc32, 0, ns * MAX_OPS * sizeof(uint32_t))
+        memset(self.o_inc, 0, ns * MAX_OPS * sizeof(uint64_t))
         self.bank = NULL
         self.buf_l = NULL
         self.part_buf = NULL
@@ -339,17 +429,19 @@ cdef class SynthCore(Processor):
         self.default_send[0] = 0
         self.default_send[1] = 0
         self.buf_r = NULL
+        self.buf_g = NULL
         self.age_counter = 0
         self.event_time = 0
-        cdef int c
+        self.tune_cents = 0
         for c in range(N_PENDING):
             self.pending[c].store(0)
         for c in range(N_PARTS):
             self.part[c].own = NULL
             self.part[c].kit = NULL
         self._reset_parts()
+        self._reset_ext()
 
-    def __init__(self, double sample_rate=48000.0, int max_voices=16, int max_block=1024):
+    def __init__(self, double sample_rate=48000.0, int max_voices=16, int max_block=1024, *, simd=None):
         self.queue = SpscQueue(4096)
         self._push_lock = threading.Lock()
         self.params = AtomicParams()
@@ -387,14 +479,22 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.v_age); PyMem_Free(self.v_time); PyMem_Free(self.v_lfo_phase); PyMem_Free(self.v_lfo_sh)
         PyMem_Free(self.v_rng); PyMem_Free(self.v_peg_stage); PyMem_Free(self.v_peg_cents)
         PyMem_Free(self.v_gl); PyMem_Free(self.v_gr); PyMem_Free(self.v_note_hz)
-        PyMem_Free(self.o_phase); PyMem_Free(self.o_base_inc); PyMem_Free(self.o_stage); PyMem_Free(self.o_db)
+        PyMem_Free(self.o_phase); PyMem_Free(self.o_ph32); PyMem_Free(self.o_inc32); PyMem_Free(self.o_base_inc); PyMem_Free(self.o_stage); PyMem_Free(self.o_db)
         PyMem_Free(self.o_gain); PyMem_Free(self.o_off_db); PyMem_Free(self.o_rate_mul)
         PyMem_Free(self.o_y1); PyMem_Free(self.o_y2); PyMem_Free(self.o_dg); PyMem_Free(self.o_inc)
         PyMem_Free(self.v_dgl); PyMem_Free(self.v_dgr); PyMem_Free(self.v_chunk_left); PyMem_Free(self.v_done)
         PyMem_Free(self.o_db0); PyMem_Free(self.o_stage0); PyMem_Free(self.v_time0); PyMem_Free(self.v_lfo_phase0)
         PyMem_Free(self.v_lfo_sh0); PyMem_Free(self.v_rng0); PyMem_Free(self.v_peg_cents0)
         PyMem_Free(self.v_peg_stage0)
-        PyMem_Free(self.buf_l); PyMem_Free(self.buf_r)
+        PyMem_Free(self.tune_pitch); PyMem_Free(self.v_timbre_db)
+        PyMem_Free(self.v_chunk_len); PyMem_Free(self.v_silent); PyMem_Free(self.segs); PyMem_Free(self.v_nseg)
+        PyMem_Free(self.prog)
+        PyMem_Free(self.v_nrend); PyMem_Free(self.vout); PyMem_Free(self.ybuf)
+        PyMem_Free(self.act); PyMem_Free(self.serq); PyMem_Free(self.lane_v)
+        if self.ser != NULL:
+            PyMem_Free(self.ser.ext); PyMem_Free(self.ser.y)
+            PyMem_Free(self.ser)
+        PyMem_Free(self.buf_l); PyMem_Free(self.buf_r); PyMem_Free(self.buf_g)
         PyMem_Free(self.part_buf); PyMem_Free(self.bus_buf)
 
     cdef void _free_plans(self):
@@ -421,14 +521,17 @@ cdef class SynthCore(Processor):
     cdef int prepare_c(self, double sample_rate, int max_block) except -1:
         PyMem_Free(self.buf_l)
         PyMem_Free(self.buf_r)
+        PyMem_Free(self.buf_g)
         PyMem_Free(self.part_buf)
         PyMem_Free(self.bus_buf)
         self.buf_cap = 0
         self.buf_l = <float*>PyMem_Malloc(max_block * sizeof(float))
         self.buf_r = <float*>PyMem_Malloc(max_block * sizeof(float))
+        self.buf_g = <float*>PyMem_Malloc(max_block * sizeof(float))
         self.part_buf = <float*>PyMem_Malloc(N_PARTS * 2 * max_block * sizeof(float))
         self.bus_buf = <float*>PyMem_Malloc(4 * max_block * sizeof(float))
-        if self.buf_l == NULL or self.buf_r == NULL or self.part_buf == NULL or self.bus_buf == NULL:
+        if (self.buf_l == NULL or self.buf_r == NULL or self.buf_g == NULL or self.part_buf == NULL
+                or self.bus_buf == NULL):
             raise MemoryError()
         self.buf_cap = max_block
         self.params.prepare(sample_rate)
@@ -439,6 +542,7 @@ cdef class SynthCore(Processor):
             self.send_chorus.prepare_c(sample_rate, max_block)
         self.send_running[0] = self.send_running[1] = False
         self.fade_len = max(1, <int>(0.002 * sample_rate))
+        self.inv_sr = 1.0 / sample_rate
         return 0
 
     # ------------------------------------------------------------------ control thread
@@ -483,14 +587,16 @@ cdef class SynthCore(Processor):
         return int(channel)
 
     def set_patch(self, patch, channel=0):
-        """Give part ``channel`` (0..15) its own patch (a ``Patch``); program changes then leave it alone.
+        """Give part ``channel`` (0..15) its own patch (a ``Patch``, or a DX7 voice such as
+        ``bank[i]``); program changes then leave it alone.
 
         The patch is compiled here; the audio thread adopts it at its next
         block without blocking, and the replaced plan is freed here later.
         """
+        from fmcore.patch import as_patch
+
         ch = self._check_channel(channel)
-        if not isinstance(patch, Patch):
-            raise TypeError(f"set_patch expects a fmcore.Patch, got {type(patch).__name__}")
+        patch = as_patch(patch, "set_patch")
         cdef Plan* p = <Plan*>PyMem_Malloc(sizeof(Plan))
         if p == NULL:
             raise MemoryError()
@@ -506,8 +612,11 @@ cdef class SynthCore(Processor):
         self._publish(self._check_channel(channel), CLEAR_OWN)
 
     def set_bank(self, patches):
-        """Set the program bank (up to 128 ``Patch``es) that program changes select from, for every part."""
-        patches = list(patches)
+        """Set the program bank (up to 128 ``Patch``es, or DX7 voices: a whole ``fmcore.dx7.Bank``)
+        that program changes select from, for every part."""
+        from fmcore.patch import as_patch
+
+        patches = [as_patch(p, f"bank entry {i}") for i, p in enumerate(patches)]
         if not 1 <= len(patches) <= BANK_SIZE:
             raise ValueError(f"a bank holds 1..{BANK_SIZE} patches, got {len(patches)}")
         cdef Bank* b = <Bank*>PyMem_Malloc(sizeof(Bank))
@@ -516,8 +625,6 @@ cdef class SynthCore(Processor):
         cdef int i
         try:
             for i, pt in enumerate(patches):
-                if not isinstance(pt, Patch):
-                    raise TypeError(f"bank entry {i} is a {type(pt).__name__}, not a fmcore.Patch")
                 _compile_into(pt, <uintptr_t>&b.plans[i])
         except BaseException:
             PyMem_Free(b)
@@ -614,6 +721,23 @@ cdef class SynthCore(Processor):
                 ok = self.queue.push(&ev)
         return ok
 
+    def _push_tuning(self, int mask, int note, double pitch, bint realtime=False, at=None):
+        """Queue a key's new pitch (12-TET semitones, < 0 unmaps it) for the parts in the 16-bit
+        ``mask``, applied at sample ``at`` (absolute) or the next block; see ``fmcore.tuning``."""
+        cdef RtEvent ev
+        memset(&ev, 0, sizeof(RtEvent))
+        ev.frame = -1 if at is None else int(at)
+        ev.kind = EV_USER
+        ev.param = <uint16_t>(mask & 0xFFFF)
+        ev.data1 = <uint8_t>(note & 127)
+        ev.data2 = 1 if realtime else 0
+        ev.value = <float>pitch
+        cdef bint ok
+        with self._push_lock:
+            with nogil:
+                ok = self.queue.push(&ev)
+        return ok
+
     def send(self, int status, int data1=0, int data2=0, at=None):
         """Send a MIDI channel message to the audio thread; ``at`` is an absolute sample time
         (``synth.clock.frames`` based) or None for the start of the next block. Returns False if
@@ -692,6 +816,7 @@ cdef class SynthCore(Processor):
         self.c_active.value.store(0)
         self.c_send_defaults.value.store(0)     # _reset_parts applies the defaults
         self._reset_parts()
+        self._reset_ext()          # 12-TET, MPE off, CC74 centred
         self._reclaim()
         self.fx.reset()
         self.send_reverb.reset()
@@ -706,6 +831,11 @@ cdef class SynthCore(Processor):
         self.params.settle()
 
     # ---- stats ---------------------------------------------------------------------
+
+    @property
+    def simd(self):
+        """The sample loops this synth runs: ``'avx2+fma'`` or the baseline (``'sse2'`` on x86-64)."""
+        return self.k.name.decode()
 
     @property
     def active_voices(self):
@@ -833,6 +963,166 @@ cdef class SynthCore(Processor):
             return &self.bank.plans[self.part[ch].program % self.bank.n]
         return self.default_plan
 
+    # ---- microtuning and MPE (the parsing and the API are fmcore/tuning.py and fmcore/mpe.py)
+
+    cdef void _reset_ext(self) noexcept:
+        cdef int c, n
+        for c in range(N_PARTS):
+            for n in range(128):
+                self.tune_pitch[c * 128 + n] = n          # 12-TET: the engine's frequencies to the bit
+            self.mpe_cents[c] = 0.0
+            self.mpe_owner[c] = c
+            self.timbre_db[c] = 0.0
+            self.mpe.member_bend[c] = 0.0
+            self.mpe.zone[c] = -1
+            self.mpe.manager[c] = False
+            self.mpe.rpn_msb[c] = 127
+            self.mpe.rpn_lsb[c] = 127
+        for c in range(2):
+            self.mpe.members[c] = 0
+            self.mpe.member_range[c] = 48.0
+            self.mpe.manager_range[c] = 2.0
+            self.mpe.manager_bend[c] = 0.0
+
+    cdef void _tuning_event(self, const RtEvent* ev) noexcept nogil:
+        """A key's new pitch (``value``, 12-TET semitones; < 0 unmaps it) on the parts of the mask
+        ``param``; with ``data2`` set (MTS real-time) sounding notes of that key move at this frame."""
+        cdef int c, v, k, note = ev.data1 & 127
+        cdef double hz = 440.0 * exp2((ev.value - 69) / 12.0)
+        cdef const OpPlan* op
+        for c in range(N_PARTS):
+            if not (ev.param >> c) & 1:
+                continue
+            self.tune_pitch[c * 128 + note] = ev.value
+            if not ev.data2 or ev.value < 0:
+                continue
+            for v in range(self.nslots):
+                if self.v_state[v] and self.v_chan[v] == c and self.v_note[v] == note:
+                    self._retick(v)
+                    self.v_note_hz[v] = hz
+                    for k in range(self.vplan[v].n_ops):
+                        op = &self.vplan[v].op[k]
+                        if not op.fixed:
+                            self.o_base_inc[v * MAX_OPS + k] = op.ratio * op.detune * hz / self.sample_rate
+
+    cdef void _ext_start(self, int v, int ch) noexcept nogil:
+        # a new voice takes its part's CC74 offset
+        self.v_timbre_db[v] = 0.0
+        if self.timbre_db[ch] != 0.0:
+            self._set_timbre(ch, self.timbre_db[ch])
+
+    cdef void _set_timbre(self, int ch, float db) noexcept nogil:
+        """CC74 (MPE timbre, GM2 brightness): the modulators' levels move by ``db`` from this frame."""
+        cdef int v, k
+        cdef float d
+        self.timbre_db[ch] = db
+        for v in range(self.nslots):
+            if self.v_state[v] and self.v_chan[v] == ch and self.v_timbre_db[v] != db:
+                self._retick(v)
+                d = db - self.v_timbre_db[v]
+                for k in range(self.vplan[v].n_ops):
+                    if self.vplan[v].op[k].carrier == 0:
+                        self.o_off_db[v * MAX_OPS + k] += d
+                self.v_timbre_db[v] = db
+
+    cdef void _mpe_update(self, int ch) noexcept nogil:
+        # the MPE pitch of member channel `ch`: its own bend plus its zone manager's
+        cdef int z = self.mpe.zone[ch]
+        cdef float cents = 0.0
+        if z >= 0 and not self.mpe.manager[ch]:
+            cents = 100.0 * (self.mpe.member_bend[ch] * self.mpe.member_range[z]
+                             + self.mpe.manager_bend[z] * self.mpe.manager_range[z])
+        if cents != self.mpe_cents[ch]:
+            self._retick_part(ch)
+            self.mpe_cents[ch] = cents
+
+    cdef void _mpe_zone(self, int z, int members) noexcept nogil:
+        """MPE Configuration Message: zone ``z`` gets ``members`` member channels (0 turns it off);
+        an overlapping other zone shrinks, as the spec asks."""
+        cdef int c, other = 1 - z
+        if members > 15:
+            members = 15
+        self.mpe.members[z] = members
+        if members > 0 and self.mpe.members[other] > 14 - members:
+            self.mpe.members[other] = 14 - members if 14 - members > 0 else 0
+        for z in range(2):
+            self.mpe.member_range[z] = 48.0
+            self.mpe.manager_range[z] = 2.0
+            self.mpe.manager_bend[z] = 0.0
+        for c in range(N_PARTS):
+            self.mpe.zone[c] = -1
+            self.mpe.manager[c] = False
+            self.mpe.member_bend[c] = 0.0
+            self.mpe_owner[c] = c
+        for z in range(2):
+            if self.mpe.members[z] == 0:
+                continue
+            c = 0 if z == 0 else 15
+            self.mpe.zone[c] = z
+            self.mpe.manager[c] = True
+            for members in range(1, self.mpe.members[z] + 1):
+                c = members if z == 0 else 15 - members
+                self.mpe.zone[c] = z
+                self.mpe_owner[c] = 0 if z == 0 else 15
+                self.part[c].bend = 0.0        # member pitch comes from the zone's bend range
+        for c in range(N_PARTS):
+            self._mpe_update(c)
+
+    cdef bint _mpe_filter(self, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil:
+        """MPE's part of the MIDI dispatch; True when the message is fully handled here."""
+        cdef int ch = status & 0x0F, kind = status & 0xF0, z = self.mpe.zone[ch], c, m
+        cdef float bend
+        if kind == 0xB0:
+            if d1 == 101:
+                self.mpe.rpn_msb[ch] = d2
+            elif d1 == 100:
+                self.mpe.rpn_lsb[ch] = d2
+            elif d1 == 74:
+                self._set_timbre(ch, (<int>d2 - 64) * (12.0 / 64.0))
+            elif d1 == 6 and self.mpe.rpn_msb[ch] == 0 and self.mpe.rpn_lsb[ch] == 6:
+                if ch == 0 or ch == 15:
+                    self._mpe_zone(0 if ch == 0 else 1, d2)
+                return True
+            elif d1 == 6 and self.mpe.rpn_msb[ch] == 0 and self.mpe.rpn_lsb[ch] == 0 and z >= 0:
+                # pitch bend sensitivity: a member channel sets its zone's member range, the manager
+                # the range its own bend applies to members with (and, passed on, its own notes)
+                if self.mpe.manager[ch]:
+                    self.mpe.manager_range[z] = d2
+                else:
+                    self.mpe.member_range[z] = d2
+                for c in range(N_PARTS):
+                    if self.mpe.zone[c] == z:
+                        self._mpe_update(c)
+                return not self.mpe.manager[ch]
+            if z >= 0 and self.mpe.manager[ch] and not (d1 == 6 or d1 == 38 or 98 <= d1 <= 101):
+                # zone-level controllers (pedal, volume, modulation, CC74, all notes off ...) reach every member
+                for m in range(N_PARTS):
+                    if self.mpe.zone[m] == z and not self.mpe.manager[m]:
+                        if d1 == 74:
+                            self._set_timbre(m, (<int>d2 - 64) * (12.0 / 64.0))
+                        else:
+                            self._cc(m, d1, d2)
+            return False
+        if z < 0:
+            return False
+        if kind == 0xE0:
+            bend = <float>(((d2 << 7) | d1) - 8192) / (8191.0 if ((d2 << 7) | d1) > 8192 else 8192.0)
+            if self.mpe.manager[ch]:
+                self.mpe.manager_bend[z] = bend
+                for c in range(N_PARTS):
+                    if self.mpe.zone[c] == z:
+                        self._mpe_update(c)
+                return False                   # the manager's own notes bend as usual
+            self.mpe.member_bend[ch] = bend
+            self._mpe_update(ch)
+            return True
+        if kind == 0xD0 and self.mpe.manager[ch]:
+            for m in range(N_PARTS):
+                if self.mpe.zone[m] == z and not self.mpe.manager[m]:
+                    self._retick_part(m)
+                    self.part[m].aftertouch = d1 / 127.0
+        return False
+
     cdef int render(self, float** out, int nchannels, int nframes,
                     const RtEvent* events, int nevents) noexcept nogil:
         cdef int i, c, pos = 0, nxt, bi = 0
@@ -840,6 +1130,11 @@ cdef class SynthCore(Processor):
         cdef const RtEvent* q
         cdef RtEvent ev
         self.params.begin_block(nframes)
+        for i in range(MAX_OPS):
+            # operator parameters take their block-end value (as every control tick reads them)
+            self.op_lvl[i] = self.params.end(self.p_op_level[i])
+            self.op_tune[i] = exp2(self.params.end(self.p_op_detune[i]) / 1200.0)
+        self.tune_cents = self.params.end(self.p_tune)
         self._adopt_plans()
         memset(self.buf_l, 0, nframes * sizeof(float))
         memset(self.buf_r, 0, nframes * sizeof(float))
@@ -873,7 +1168,9 @@ cdef class SynthCore(Processor):
                         qf = 0
                     if qf >= nframes:
                         q = NULL
-                if bi < nevents and events[bi].frame <= pos and (q == NULL or events[bi].frame <= qf):
+                # at equal frames queued events go first: sent before the block (a tuning, an MPE
+                # configuration), they set up what the block's notes play with
+                if bi < nevents and events[bi].frame <= pos and (q == NULL or events[bi].frame < qf):
                     if events[bi].kind == EV_MIDI:
                         self._midi(events[bi].status, events[bi].data1, events[bi].data2)
                     bi += 1
@@ -881,6 +1178,8 @@ cdef class SynthCore(Processor):
                     self.queue.pop(&ev)
                     if ev.kind == EV_MIDI:
                         self._midi(ev.status, ev.data1, ev.data2)
+                    elif ev.kind == EV_USER:
+                        self._tuning_event(&ev)
                 else:
                     if bi < nevents and events[bi].frame < nxt:
                         nxt = <int>events[bi].frame
@@ -896,31 +1195,23 @@ cdef class SynthCore(Processor):
         self._run_send(0, nframes)
         self._run_send(1, nframes)
         # master gain (smoothed per sample), then the effects, whose limiter has the last word
-        cdef float g, l, r
-        for i in range(nframes):
-            g = self.params.at(self.p_gain, i)
-            self.buf_l[i] *= g
-            self.buf_r[i] *= g
+        cdef float g0 = self.params.at(self.p_gain, 0)
+        cdef float* gbuf = NULL
+        if not (g0 == self.params.end(self.p_gain) and self.params.at(self.p_gain, nframes // 2) == g0):
+            gbuf = self.buf_g                                                  # ramping
+            for i in range(nframes):
+                gbuf[i] = self.params.at(self.p_gain, i)
+        self.k.scale2(self.buf_l, self.buf_r, gbuf, g0, nframes)
         if self.stem_out != NULL:
             # stems are what enters the output effects: the parts and returns after the master gain
             for c in range(N_STEMS):
                 if c < N_PARTS and not (self.block_parts >> c) & 1:
                     continue
                 st = self.stem_out + 2 * c * self.stem_len + self.stem_pos
-                for i in range(nframes):
-                    g = self.params.at(self.p_gain, i)
-                    st[i] *= g
-                    st[i + self.stem_len] *= g
+                self.k.scale2(st, st + self.stem_len, gbuf, g0, nframes)
             self.stem_pos += nframes
         self.fx.process(self.buf_l, self.buf_r, nframes)
-        for i in range(nframes):
-            # always finite and bounded, whatever a patch or a parameter did
-            l = self.buf_l[i]
-            r = self.buf_r[i]
-            if not (l > -64.0 and l < 64.0):
-                self.buf_l[i] = 0.0 if l != l else (64.0 if l > 0 else -64.0)
-            if not (r > -64.0 and r < 64.0):
-                self.buf_r[i] = 0.0 if r != r else (64.0 if r > 0 else -64.0)
+        self.k.clamp2(self.buf_l, self.buf_r, nframes)       # always finite and bounded
         if nchannels == 1:
             for i in range(nframes):
                 out[0][i] = 0.5 * (self.buf_l[i] + self.buf_r[i])
@@ -934,6 +1225,8 @@ cdef class SynthCore(Processor):
     cdef void _midi(self, uint8_t status, uint8_t d1, uint8_t d2) noexcept nogil:
         cdef int ch = status & 0x0F
         cdef int kind = status & 0xF0
+        if self._mpe_filter(status, d1, d2):
+            return
         if kind == 0x90:
             if d2 == 0:
                 self._note_off(ch, d1)
@@ -1088,7 +1381,7 @@ cdef class SynthCore(Processor):
         self._retick(v)              # the release starts at this exact frame
         self.v_released[v] = 1
         for k in range(self.vplan[v].n_ops):
-            self.o_stage[k * ns + v] = 4
+            self.o_stage[v * MAX_OPS + k] = 4
         self.v_peg_stage[v] = 4
 
     cdef void _note_off(self, int ch, int note) noexcept nogil:
@@ -1156,11 +1449,13 @@ cdef class SynthCore(Processor):
         cdef int k
         for k in range(self.vplan[v].n_ops):
             if self.vplan[v].op[k].carrier != 0:
-                loud += self.o_gain[k * self.nslots + v] * fabs(self.vplan[v].op[k].carrier)
+                loud += self.o_gain[v * MAX_OPS + k] * fabs(self.vplan[v].op[k].carrier)
         return loud
 
     cdef void _note_on(self, int ch, int note, int vel) noexcept nogil:
         cdef int v
+        if self.tune_pitch[ch * 128 + note] < 0:
+            return                       # a key the keyboard map leaves unmapped
         # a repeated note on a channel releases the earlier one (no pile-up under the pedal)
         for v in range(self.nslots):
             if (self.v_state[v] and self.v_fade[v] == 0 and self.v_chan[v] == ch and self.v_note[v] == note
@@ -1168,7 +1463,7 @@ cdef class SynthCore(Processor):
                 self.v_sustained[v] = 0
                 self._release_voice(v)
         cdef const Plan* plan
-        cdef Kit* kit = self.part[ch].kit
+        cdef Kit* kit = self.part[self.mpe_owner[ch]].kit
         if kit != NULL:
             if kit.sound[note] == 255:
                 return                   # no sound on this key of the kit
@@ -1176,9 +1471,10 @@ cdef class SynthCore(Processor):
             if kit.choke[note]:
                 self._choke(ch, kit.choke[note])
         else:
-            plan = self._part_plan(ch)
+            plan = self._part_plan(self.mpe_owner[ch])
         v = self._alloc_voice()
         self._start_voice(v, plan, ch, note, vel)
+        self._ext_start(v, ch)
         # the part's RPN bend range and tuning (see _part_voices_to_rpn)
         if self.part[ch].rpn_bend >= 0:
             self.vplan[v].bend_range_cents = self.part[ch].rpn_bend
@@ -1217,17 +1513,20 @@ cdef class SynthCore(Processor):
         self.v_gl[v] = -1.0          # part gains start at their target (no ramp from zero)
         self.v_gr[v] = -1.0
         self.v_chunk_left[v] = 0     # first control tick at the onset frame
+        self.v_chunk_len[v] = 0
+        self.prog[v].key = NO_PROG
         self.v_done[v] = 0
-        cdef double hz = 440.0 * exp2((note - 69) / 12.0)
+        cdef double hz = 440.0 * exp2((self.tune_pitch[ch * 128 + note] - 69) / 12.0)
         self.v_note_hz[v] = hz
         cdef float octaves, off
         cdef int o
         cdef const OpPlan* op
         for k in range(p.n_ops):
             op = &p.op[k]
-            o = k * ns + v
+            o = v * MAX_OPS + k
             if p.osc_sync:
                 self.o_phase[o] = 0
+                self.o_ph32[o] = 0
             if op.fixed:
                 self.o_base_inc[o] = op.fixed_hz * op.detune / self.sample_rate
             else:
@@ -1245,7 +1544,8 @@ cdef class SynthCore(Processor):
             self.o_rate_mul[o] = <float>exp2(op.rate_scaling * (note - 60) / 12.0)
             self.o_db[o] = FLOOR if op.dx7 else op.env.level_db[3]    # a DX7 voice starts from silence
             self.o_stage[o] = eg_advance_op(op, 0, &self.o_db[o], 0.0, 0, off)
-            self.o_gain[o] = self._op_amp(p, k, self.o_db[o], off, 0.0)
+            self.o_gain[o] = op_amp(p, k, self.o_db[o], off, 0.0, self.op_lvl[k])
+            self.o_dg[o] = 0
             self.o_y1[o] = 0
             self.o_y2[o] = 0
         self.c_notes.value.fetch_add(1, memory_order_relaxed)
@@ -1253,33 +1553,56 @@ cdef class SynthCore(Processor):
         if na > self.c_peak.value.load(memory_order_relaxed):
             self.c_peak.value.store(na, memory_order_relaxed)
 
-    cdef float _op_amp(self, const Plan* p, int k, float db, float off, float am_db) noexcept nogil:
-        if db <= FLOOR:
-            return 0.0
-        cdef float total = db + off - am_db
-        if total > 12.0 and not p.op[k].dx7:      # DX7 offsets are capped at output level 99 instead
-            total = 12.0
-        return p.op[k].level * self.params.end(self.p_op_level[k]) * fm_db_to_amp(total)
-
     cdef void _render_span(self, int a, int b) noexcept nogil:
-        """Render frames [a, b) of the block: each sounding voice into its part's buffer, then
-        the parts that sounded into the mix and their sends (idle parts are not touched)."""
-        cdef int v, ch, n = b - a, cap = self.buf_cap
+        cdef int pos = a, n
+        while pos < b:
+            n = b - pos if b - pos < FM_SUB else FM_SUB
+            self._render_sub(pos, n)
+            pos += n
+
+    cdef void _render_sub(self, int pos, int n) noexcept nogil:
+        """Render ``n`` <= FM_SUB samples from block frame ``pos`` of every sounding voice into its
+        part's buffer, then mix the parts that sounded (their buffers sized max_block in prepare;
+        an idle part is not touched) into the block and their sends (see _mix_part).
+
+        Control ticks fall every CHUNK samples from each voice's onset whatever the block
+        and event boundaries, so a song renders the same at any block size, live or offline.
+        Voices mix in slot order, so the sum does not depend on how they were batched.
+        """
+        cdef int v, i, s, ch, nact = 0, nser = 0, cap = self.buf_cap
+        cdef Seg* sg
+        cdef float inv_fade = 1.0 / self.fade_len
         cdef uint32_t parts = 0
         cdef float* pl
         for v in range(self.nslots):
             if self.v_state[v]:
                 ch = self.v_chan[v]
-                pl = self.part_buf + 2 * ch * cap + a
                 if not (parts >> ch) & 1:
                     parts |= (<uint32_t>1) << ch
+                    pl = self.part_buf + 2 * ch * cap + pos
                     memset(pl, 0, n * sizeof(float))
                     memset(pl + cap, 0, n * sizeof(float))
-                self._render_voice(v, pl, pl + cap, n)
+                self._plan_voice(v, n)
+                self.act[nact] = v
+                nact += 1
+                if self.vplan[v].shape.n:
+                    self.serq[nser] = v
+                    nser += 1
+                else:
+                    self._voice_ops(v, 0, self.ybuf)
+        if nser:
+            self._serial_batches(nser, n)
+        for i in range(nact):
+            v = self.act[i]
+            sg = &self.segs[v * NSEG]
+            pl = self.part_buf + 2 * self.v_chan[v] * cap + pos
+            for s in range(self.v_nseg[v]):
+                self.k.mix_seg(pl + sg[s].off, pl + cap + sg[s].off, self.vout + v * FM_SUB_PAD + sg[s].off,
+                               sg[s].len, sg[s].j0, sg[s].gl, sg[s].dgl, sg[s].gr, sg[s].dgr, sg[s].fade, inv_fade)
         self.block_parts |= parts
         for ch in range(N_PARTS):
             if (parts >> ch) & 1:
-                self._mix_part(ch, a, n)
+                self._mix_part(ch, pos, n)
 
     cdef float _send_gain(self, int ch, int k, int64_t t) noexcept nogil:
         cdef PartState* p = &self.part[ch]
@@ -1389,17 +1712,42 @@ cdef class SynthCore(Processor):
             memcpy(self.stem_out + (2 * (N_PARTS + k) + 1) * self.stem_len + self.stem_pos + start, br + start,
                    (stop - start) * sizeof(float))
 
-    cdef void _render_voice(self, int v, float* L, float* R, int n) noexcept nogil:
-        # Control ticks fall every CHUNK samples from the voice's onset whatever the block
-        # and event boundaries, so a song renders the same at any block size, live or offline.
-        cdef int pos = 0, m
+    cdef void _plan_voice(self, int v, int n) noexcept nogil:
+        """Run voice ``v``'s control ticks over the next ``n`` samples and cut them into
+        stretches of one chunk each (at most NSEG), copying each chunk's parameters."""
+        cdef int pos = 0, m, k, o, ns = 0, nops = self.vplan[v].n_ops, ns_ = self.nslots
+        cdef Seg* sg
+        cdef const uint32_t* phase
+        cdef const uint32_t* inc
+        cdef const float* gain
+        cdef const float* dg
         while pos < n and self.v_state[v]:
             if self.v_chunk_left[v] == 0:
                 self._control(v)
             m = n - pos if n - pos < self.v_chunk_left[v] else self.v_chunk_left[v]
             if self.v_fade[v] > 0 and self.v_fade[v] < m:
                 m = self.v_fade[v]       # free the slot at the fade's exact end
-            self._audio(v, L + pos, R + pos, m)
+            sg = &self.segs[v * NSEG + ns]
+            ns += 1
+            sg.off = pos
+            sg.len = m
+            sg.j0 = self.v_chunk_len[v] - self.v_chunk_left[v]
+            sg.fade = self.v_fade[v]
+            sg.gl = self.v_gl[v]
+            sg.dgl = self.v_dgl[v]
+            sg.gr = self.v_gr[v]
+            sg.dgr = self.v_dgr[v]
+            sg.silent = self.v_silent[v]
+            phase = self.o_ph32
+            inc = self.o_inc32
+            gain = self.o_gain
+            dg = self.o_dg
+            for k in range(nops):
+                o = v * MAX_OPS + k
+                sg.ph[k] = phase[o]
+                sg.inc[k] = inc[o]
+                sg.g[k] = gain[o]
+                sg.dg[k] = dg[o]
             self.v_chunk_left[v] -= m
             pos += m
             if self.v_fade[v] > 0:
@@ -1410,67 +1758,342 @@ cdef class SynthCore(Processor):
             elif self.v_chunk_left[v] == 0 and self.v_done[v]:
                 self.v_state[v] = 0
                 self.c_active.value.fetch_sub(1, memory_order_relaxed)
+        self.v_nseg[v] = ns
+        self.v_nrend[v] = pos
+
+    cdef void _voice_ops(self, int v, uint32_t skip, float* yb) noexcept nogil:
+        """The operators of voice ``v`` not in ``skip`` (whose outputs are in ``yb`` already),
+        stretch by stretch, in processing order, into ``yb`` (MAX_OPS * FM_SUB_PAD); the
+        carriers summed into the voice's vout."""
+        cdef Prog* pr = &self.prog[v]
+        cdef int s, t, e, k, first
+        cdef const float* src[MAX_OPS]
+        cdef float* out = self.vout + v * FM_SUB_PAD
+        cdef float* y
+        cdef Seg* sg = &self.segs[v * NSEG]
+        for s in range(self.v_nseg[v]):
+            if pr.key != sg[s].silent:
+                self._build_prog(v, skip, sg[s].silent)
+            first = 1
+            for t in range(pr.n):
+                k = pr.op[t]
+                y = yb + k * FM_SUB_PAD + sg[s].off
+                if pr.run[t]:
+                    for e in range(pr.nsrc[t]):
+                        src[e] = yb + pr.src[t][e] * FM_SUB_PAD + sg[s].off
+                    self.k.op_run(sg[s].ph[k], sg[s].inc[k], sg[s].g[k], sg[s].dg[k], sg[s].j0, sg[s].len,
+                                  src, pr.amt[t], pr.nsrc[t], y if pr.keep[t] else NULL,
+                                  out + sg[s].off if pr.carrier[t] != 0 else NULL, pr.carrier[t], first)
+                elif pr.carrier[t] != 0:
+                    self.k.carrier_add(out + sg[s].off, y, pr.carrier[t], sg[s].len, first)
+                if pr.carrier[t] != 0:
+                    first = 0
+            if first:
+                memset(out + sg[s].off, 0, sg[s].len * sizeof(float))
+
+    cdef void _build_prog(self, int v, uint32_t skip, uint32_t silent) noexcept nogil:
+        # the operators that matter while `silent` ones are silent: sounding carriers and what
+        # sounding feeds them (skipped ones have their inputs already), with their sources
+        cdef const Plan* p = &self.vplan[v]
+        cdef Prog* pr = &self.prog[v]
+        cdef int j, k, e, t = 0, m
+        cdef uint32_t bit, need = p.carrier_mask & ~silent
+        for j in range(p.n_ops - 1, -1, -1):
+            k = p.order[j]
+            if need & ~skip & (1u << k):
+                for e in range(p.mod_start[k], p.mod_start[k] + p.mod_count[k]):
+                    need |= (1u << p.mod_src[e])
+        need &= ~silent
+        for j in range(p.n_ops):
+            k = p.order[j]
+            bit = 1u << k
+            if not (need & bit):
+                continue
+            pr.op[t] = <uint8_t>k
+            pr.run[t] = 0 if skip & bit else 1
+            m = 0
+            if pr.run[t]:
+                for e in range(p.mod_start[k], p.mod_start[k] + p.mod_count[k]):
+                    if need & (1u << p.mod_src[e]):
+                        pr.src[t][m] = <uint8_t>p.mod_src[e]
+                        pr.amt[t][m] = p.mod_scale[e]
+                        m += 1
+            pr.nsrc[t] = <uint8_t>m
+            pr.carrier[t] = p.op[k].carrier * VOICE_GAIN if p.carrier_mask & bit else 0.0
+            t += 1
+        pr.n = t
+        # an output is stored only if a later step reads it
+        for t in range(pr.n):
+            pr.keep[t] = 0
+            for j in range(t + 1, pr.n):
+                for e in range(pr.nsrc[j]):
+                    if pr.src[j][e] == pr.op[t]:
+                        pr.keep[t] = 1
+        pr.key = silent
+
+    cdef void _serial_batches(self, int nser, int n) noexcept nogil:
+        """Run the serial operators of the voices in serq, batched by equal shape."""
+        cdef FmSerial* b = self.ser
+        cdef const SerialShape* shape
+        cdef const Plan* p
+        cdef int i, j, v, nl, lane, k, e, w, c
+        cdef float* dst[FM_LANES]
+        cdef int32_t* q_ = self.serq
+        cdef int left = nser
+        while left > 0:
+            # a batch: the first waiting voice and up to FM_LANES - 1 more of the same shape
+            shape = &self.vplan[q_[0]].shape
+            nl = 0
+            j = 0
+            for i in range(left):
+                v = q_[i]
+                if nl < FM_LANES and (i == 0 or self.vplan[v].shape.id == shape.id):
+                    self.lane_v[nl] = v
+                    nl += 1
+                else:
+                    q_[j] = v
+                    j += 1
+            left = j
+            w = 8 if nl <= 8 else 16
+            b.width = w
+            b.n_ops = shape.n
+            b.has_ext = shape.has_ext
+            b.n_int = shape.int_start[shape.n]
+            b.n_fb = shape.fb_start[shape.n]
+            for k in range(shape.n + 1):
+                b.int_start[k] = shape.int_start[k]
+                b.fb_start[k] = shape.fb_start[k]
+            for e in range(b.n_int):
+                b.int_src[e] = shape.int_src[e]
+            for e in range(b.n_fb):
+                b.fb_src[e] = shape.fb_src[e]
+            b.n_switch = 0
+            for lane in range(w):
+                if lane < nl:
+                    self._serial_fill(lane, self.lane_v[lane], n)
+                else:
+                    # an empty lane computes silence: no switch, zero amounts and history
+                    for e in range(b.n_int):
+                        b.int_amt[e * FM_LANES + lane] = 0
+                    for e in range(b.n_fb):
+                        b.fb_amt[e * FM_LANES + lane] = 0
+                    for k in range(b.n_ops):
+                        b.y1[k * FM_LANES + lane] = 0
+                        b.y2[k * FM_LANES + lane] = 0
+                        if b.has_ext:
+                            for i in range(n):
+                                b.ext[(k * FM_SUB_PAD + i) * w + lane] = 0
+            # switches in time order (an insertion sort of a few dozen indices)
+            for i in range(b.n_switch):
+                c = i
+                j = i
+                while j > 0 and b.sw[b.order[j - 1]].at > b.sw[c].at:
+                    b.order[j] = b.order[j - 1]
+                    j -= 1
+                b.order[j] = c
+            self.k.serial_lanes(b, n)
+            # each lane's outputs into its own ybuf, then the rest of its voice
+            for k in range(b.n_ops):
+                for lane in range(nl):
+                    v = self.lane_v[lane]
+                    dst[lane] = self.ybuf + (lane * MAX_OPS + self.vplan[v].serial_op[k]) * FM_SUB_PAD
+                self.k.lanes_out(dst, b.y + k * FM_SUB_PAD * w, w, nl, n)
+            for lane in range(nl):
+                v = self.lane_v[lane]
+                p = &self.vplan[v]
+                for k in range(b.n_ops):
+                    c = p.serial_op[k]
+                    self.o_y1[v * MAX_OPS + c] = b.y1[k * FM_LANES + lane]
+                    self.o_y2[v * MAX_OPS + c] = b.y2[k * FM_LANES + lane]
+                self._voice_ops(v, p.serial_mask, self.ybuf + lane * MAX_OPS * FM_SUB_PAD)
+
+    cdef void _serial_fill(self, int lane, int v, int n) noexcept nogil:
+        """Voice ``v`` into lane ``lane`` of the batch: amounts, history, and a switch at the
+        start of each of its stretches (and to silence where it ends inside the sub-span)."""
+        cdef FmSerial* b = self.ser
+        cdef const Plan* p = &self.vplan[v]
+        cdef Seg* sg = &self.segs[v * NSEG]
+        cdef FmSwitch* sw
+        cdef int s, k, c, e
+        for e in range(b.n_int):
+            b.int_amt[e * FM_LANES + lane] = p.s_int_amt[e]
+        for e in range(b.n_fb):
+            b.fb_amt[e * FM_LANES + lane] = p.s_fb_amt[e]
+        for k in range(b.n_ops):
+            c = p.serial_op[k]
+            b.y1[k * FM_LANES + lane] = self.o_y1[v * MAX_OPS + c]
+            b.y2[k * FM_LANES + lane] = self.o_y2[v * MAX_OPS + c]
+        for s in range(self.v_nseg[v]):
+            sw = &b.sw[b.n_switch]
+            b.n_switch += 1
+            sw.at = sg[s].off
+            sw.lane = lane
+            sw.j0 = sg[s].j0
+            sw.zero = 0
+            for k in range(b.n_ops):
+                c = p.serial_op[k]
+                sw.ph[k] = sg[s].ph[c]
+                sw.inc[k] = sg[s].inc[c]
+                sw.g[k] = sg[s].g[c]
+                sw.dg[k] = sg[s].dg[c]
+        if self.v_nrend[v] < n:
+            sw = &b.sw[b.n_switch]
+            b.n_switch += 1
+            sw.at = self.v_nrend[v]
+            sw.lane = lane
+            sw.j0 = 0
+            sw.zero = 1
+        if b.has_ext:
+            self._serial_ext(lane, v)
+
+    cdef void _serial_ext(self, int lane, int v) noexcept nogil:
+        """The modulation of voice ``v``'s serial operators from outside the group: run the
+        non-serial modulators of the loop first (into ybuf), then sum per sample."""
+        cdef FmSerial* b = self.ser
+        cdef const Plan* p = &self.vplan[v]
+        cdef Seg* sg = &self.segs[v * NSEG]
+        cdef int w = b.width, s, i, j, k, e, at, nsrc, end = self.v_nrend[v]
+        cdef const float* src[MAX_OPS]
+        cdef float amt[MAX_OPS]
+        cdef float x
+        cdef uint32_t live
+        cdef float* yb = self.ybuf + lane * MAX_OPS * FM_SUB_PAD
+        for s in range(self.v_nseg[v]):
+            live = p.pre_mask & ~sg[s].silent        # sounding ones only (as in _voice_ops)
+            for j in range(p.n_ops):
+                k = p.order[j]
+                if not (live & (1u << k)):
+                    continue
+                nsrc = 0
+                for e in range(p.mod_start[k], p.mod_start[k] + p.mod_count[k]):
+                    if live & (1u << p.mod_src[e]):
+                        src[nsrc] = yb + p.mod_src[e] * FM_SUB_PAD + sg[s].off
+                        amt[nsrc] = p.mod_scale[e]
+                        nsrc += 1
+                self.k.op_run(sg[s].ph[k], sg[s].inc[k], sg[s].g[k], sg[s].dg[k], sg[s].j0, sg[s].len,
+                              src, amt, nsrc, yb + k * FM_SUB_PAD + sg[s].off, NULL, 0, 0)
+            for k in range(b.n_ops):
+                for i in range(sg[s].off, sg[s].off + sg[s].len):
+                    x = 0
+                    for e in range(p.s_ext_start[k], p.s_ext_start[k + 1]):
+                        if live & (1u << p.s_ext_src[e]):
+                            x = x + p.s_ext_amt[e] * yb[p.s_ext_src[e] * FM_SUB_PAD + i]
+                    b.ext[(k * FM_SUB_PAD + i) * w + lane] = x
+        for k in range(b.n_ops):
+            for i in range(end, FM_SUB):
+                b.ext[(k * FM_SUB_PAD + i) * w + lane] = 0
 
     cdef void _control(self, int v) noexcept nogil:
         """One control tick: LFO, pitch, envelopes and mix gains for the next CHUNK samples."""
+        # (arrays through locals: with -fno-strict-aliasing every store would otherwise
+        # reload each pointer from self)
         cdef Plan* p = &self.vplan[v]
-        cdef int ns = self.nslots, nops = p.n_ops, n = CHUNK
+        cdef int ns = self.nslots, nops = p.n_ops
         cdef PartState* part = &self.part[self.v_chan[v]]
-        cdef double sr = self.sample_rate
         cdef int k, o
+        cdef uint64_t* phase = self.o_phase
+        cdef uint64_t* inc = self.o_inc
+        cdef float* gain = self.o_gain
+        cdef float* dg = self.o_dg
+        cdef float* db = self.o_db
+        cdef const float* off = self.o_off_db
+        cdef const int8_t* stage = self.o_stage
+        cdef const double* base = self.o_base_inc
+        # close the chunk that ends here: the phases and gains it reached, as its loops computed
+        # them (an event that cut it short changes nothing up to its frame), and the exact phase
+        cdef int el = self.v_chunk_len[v]
+        cdef uint32_t* ph32 = self.o_ph32
+        cdef uint32_t* inc32 = self.o_inc32
+        cdef int32_t err
+        if el > 0:
+            for k in range(nops):
+                o = v * MAX_OPS + k
+                phase[o] += <uint64_t>el * inc[o]
+                ph32[o] += <uint32_t>el * inc32[o]
+                gain[o] = self.k.ramp(gain[o], dg[o], el)
+            if self.v_gl[v] >= 0:
+                self.v_gl[v] = self.k.ramp(self.v_gl[v], self.v_dgl[v], el)
+                self.v_gr[v] = self.k.ramp(self.v_gr[v], self.v_dgr[v], el)
         self._save_tick(v)
-        self._advance(v, n)
+        self._advance(v, CHUNK)
         cdef float lfo = lfo_value(p.lfo_wave, self.v_lfo_phase[v], self.v_lfo_sh[v])
         cdef float ramp = 1.0
-        if self.v_time[v] < p.lfo_hold:
+        cdef double t = self.v_time[v]
+        if t < p.lfo_hold:
             ramp = 0.0
-        elif p.lfo_delay > 0 and self.v_time[v] < p.lfo_hold + p.lfo_delay:
-            ramp = <float>((self.v_time[v] - p.lfo_hold) / p.lfo_delay)
+        elif p.lfo_delay > 0 and t < p.lfo_hold + p.lfo_delay:
+            ramp = <float>((t - p.lfo_hold) / p.lfo_delay)
         cdef float pitch_depth = (p.lfo_pitch_cents + part.modwheel * p.mw_pitch_cents
                                   + part.aftertouch * p.at_pitch_cents) * ramp
         cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db) * ramp
         cdef float am_db = amp_depth * 0.5 * (1.0 - lfo)
         cdef double cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
-                             + p.transpose_cents + self.params.end(self.p_tune))
-        cdef double factor = exp2(cents / 1200.0)
+                             + p.transpose_cents + self.tune_cents + self.mpe_cents[self.v_chan[v]])
+        cdef double factor = fm_exp2(cents * (1.0 / 1200.0))
         cdef double f
-        cdef float amp
+        cdef float total
+        cdef float x[MAX_OPS]
+        cdef float scale[MAX_OPS]
+        cdef float amp[MAX_OPS]
         cdef bint done = True
+        cdef uint32_t silent = 0
         cdef const OpPlan* op
         for k in range(nops):
-            o = k * ns + v
+            o = v * MAX_OPS + k
             op = &p.op[k]
-            f = self.o_base_inc[o] * exp2(self.params.end(self.p_op_detune[k]) / 1200.0)
+            f = base[o] * self.op_tune[k]
             if not op.fixed:
                 f *= factor
             if f > 0.49:
                 f = 0.49
-            self.o_inc[o] = <uint64_t>(f * 18446744073709551616.0)
-            amp = self._op_amp(p, k, self.o_db[o], self.o_off_db[o], am_db * op.ams)
-            self.o_dg[o] = (amp - self.o_gain[o]) * (1.0 / CHUNK)
+            inc[o] = <uint64_t><int64_t>(f * 18446744073709551616.0)   # f < 0.5: fits int64
+            # the loops' 32-bit increment, nudged so their phase stays within ~64 units of 2^-32
+            # cycle of the exact one: no drift however long a note, no jump between chunks
+            err = <int32_t>(<uint32_t>(phase[o] >> 32) - ph32[o])
+            inc32[o] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32) + <uint32_t>(
+                (err + CHUNK // 2) // CHUNK if err >= 0 else -((CHUNK // 2 - err) // CHUNK))
+            # amplitude exponents; the exp2s run together below (see op_amp)
+            total = db[o] + off[o] - am_db * op.ams
+            if total > 12.0 and not op.dx7:
+                total = 12.0
+            x[k] = total * 0.16609640474436813 if db[o] > FLOOR else -1000.0
+            scale[k] = op.level * self.op_lvl[k]
+        self.k.amps(x, scale, amp, nops)
+        for k in range(nops):
+            o = v * MAX_OPS + k
+            op = &p.op[k]
+            dg[o] = (amp[k] - gain[o]) * (1.0 / CHUNK)
+            if amp[k] == 0.0 and gain[o] == 0.0:
+                silent |= 1u << k       # the envelope is at its floor (-96 dB) through the chunk
             # a carrier is silent for good below the floor when not heading up again
-            if op.carrier != 0 and not (self.o_db[o] <= FLOOR and (self.o_stage[o] >= 4 or
-                                        (self.o_stage[o] == 3 and op.env.level_db[2] <= FLOOR))):
+            if op.carrier != 0 and not (db[o] <= FLOOR and (stage[o] >= 4 or
+                                        (stage[o] == 3 and op.env.level_db[2] <= FLOOR))):
                 done = False
         self.v_done[v] = done
+        self.v_silent[v] = silent
         # part mix: volume, expression, patch gain, constant-power pan
         cdef float vol = part.volume * part.volume * part.expression * p.gain
-        cdef float gl_t = vol * <float>sin((1.0 - part.pan) * 0.25 * M_PI) * 1.41421356
-        cdef float gr_t = vol * <float>sin((1.0 + part.pan) * 0.25 * M_PI) * 1.41421356
+        cdef float gl_t = vol * sine_u32(<uint32_t>((1.0 - part.pan) * 536870912.0)) * 1.41421356
+        cdef float gr_t = vol * sine_u32(<uint32_t>((1.0 + part.pan) * 536870912.0)) * 1.41421356
         if self.v_gl[v] < 0:
             self.v_gl[v] = gl_t
             self.v_gr[v] = gr_t
         self.v_dgl[v] = (gl_t - self.v_gl[v]) * (1.0 / CHUNK)
         self.v_dgr[v] = (gr_t - self.v_gr[v]) * (1.0 / CHUNK)
         self.v_chunk_left[v] = CHUNK
+        self.v_chunk_len[v] = CHUNK
 
     cdef void _advance(self, int v, int n) noexcept nogil:
         """Move voice ``v``'s time, LFO, pitch envelope and operator envelopes on by ``n`` samples."""
         cdef Plan* p = &self.vplan[v]
-        cdef double sr = self.sample_rate
+        cdef double isr = self.inv_sr
         cdef int k, o, ns = self.nslots
-        self.v_time[v] += n / sr
-        cdef double ph = self.v_lfo_phase[v] + p.lfo_rate * n / sr
+        cdef int8_t* stage = self.o_stage
+        cdef float* db = self.o_db
+        cdef const float* rate = self.o_rate_mul
+        cdef const float* off = self.o_off_db
+        self.v_time[v] += n * isr
+        cdef double ph = self.v_lfo_phase[v] + p.lfo_rate * n * isr
         if ph >= 1.0:
             ph -= <int>ph
             if p.lfo_wave == 5:
@@ -1478,11 +2101,11 @@ cdef class SynthCore(Processor):
         self.v_lfo_phase[v] = ph
         if p.peg_active:
             self.v_peg_stage[v] = eg_advance(self.v_peg_stage[v], &self.v_peg_cents[v], p.peg_cents, p.peg_rate,
-                                             1.0 / sr, n)
+                                             isr, n)
         for k in range(p.n_ops):
-            o = k * ns + v
-            self.o_stage[o] = eg_advance_op(&p.op[k], self.o_stage[o], &self.o_db[o], self.o_rate_mul[o] / sr, n,
-                                            self.o_off_db[o])
+            o = v * MAX_OPS + k
+            if stage[o] != 3 and stage[o] != 5:      # holding stages do not move
+                stage[o] = eg_advance_op(&p.op[k], stage[o], &db[o], rate[o] * isr, n, off[o])
 
     cdef void _save_tick(self, int v) noexcept nogil:
         # the state at a tick, so an event inside the chunk can resume from its exact frame
@@ -1494,7 +2117,7 @@ cdef class SynthCore(Processor):
         self.v_peg_cents0[v] = self.v_peg_cents[v]
         self.v_peg_stage0[v] = self.v_peg_stage[v]
         for k in range(self.vplan[v].n_ops):
-            o = k * ns + v
+            o = v * MAX_OPS + k
             self.o_db0[o] = self.o_db[o]
             self.o_stage0[o] = self.o_stage[o]
 
@@ -1507,7 +2130,7 @@ cdef class SynthCore(Processor):
         self.v_peg_cents[v] = self.v_peg_cents0[v]
         self.v_peg_stage[v] = self.v_peg_stage0[v]
         for k in range(self.vplan[v].n_ops):
-            o = k * ns + v
+            o = v * MAX_OPS + k
             self.o_db[o] = self.o_db0[o]
             self.o_stage[o] = self.o_stage0[o]
 
@@ -1522,7 +2145,8 @@ cdef class SynthCore(Processor):
         if left == 0:
             return
         self._restore_tick(v)
-        self._advance(v, CHUNK - left)
+        self._advance(v, self.v_chunk_len[v] - left)
+        self.v_chunk_len[v] -= left      # the chunk ends here; the next tick closes it
         self.v_chunk_left[v] = 0
 
     cdef void _retick_part(self, int ch) noexcept nogil:
@@ -1530,71 +2154,6 @@ cdef class SynthCore(Processor):
         for v in range(self.nslots):
             if self.v_state[v] and self.v_chan[v] == ch:
                 self._retick(v)
-
-    cdef void _audio(self, int v, float* L, float* R, int n) noexcept nogil:
-        """Run the operators of voice ``v`` for ``n`` samples (within one control chunk)."""
-        cdef Plan* p = &self.vplan[v]
-        cdef int ns = self.nslots, nops = p.n_ops
-        cdef int i, j, k, o, e, src
-        cdef uint64_t inc[12]
-        cdef uint64_t phase[12]
-        cdef float g[12]
-        cdef float dg[12]
-        cdef float y[12]
-        cdef float y1[12]
-        cdef float y2[12]
-        cdef float carrier[12]
-        for k in range(nops):
-            o = k * ns + v
-            inc[k] = self.o_inc[o]
-            phase[k] = self.o_phase[o]
-            g[k] = self.o_gain[o]
-            dg[k] = self.o_dg[o]
-            y[k] = 0
-            y1[k] = self.o_y1[o]
-            y2[k] = self.o_y2[o]
-            carrier[k] = p.op[k].carrier * VOICE_GAIN
-        cdef float gl = self.v_gl[v], gr = self.v_gr[v], dgl = self.v_dgl[v], dgr = self.v_dgr[v]
-        cdef int fade = self.v_fade[v]
-        cdef float inv_fade = 1.0 / self.fade_len
-        cdef float out, mod, s
-        cdef int ord_
-        cdef uint32_t fbmask = p.fb_sources
-        for i in range(n):
-            out = 0
-            for j in range(nops):
-                ord_ = p.order[j]
-                mod = 0
-                for e in range(p.mod_start[ord_], p.mod_start[ord_] + p.mod_count[ord_]):
-                    mod = mod + p.mod_amt[e] * y[p.mod_src[e]]
-                for e in range(p.fb_start[ord_], p.fb_start[ord_] + p.fb_count[ord_]):
-                    src = p.fb_src[e]
-                    mod = mod + p.fb_amt[e] * 0.5 * (y1[src] + y2[src])
-                s = sine_lookup(<uint32_t>(phase[ord_] >> 32) + <uint32_t><int64_t>(mod * RAD_TO_PHASE))
-                y[ord_] = g[ord_] * s
-                g[ord_] += dg[ord_]
-                phase[ord_] += inc[ord_]
-                out = out + carrier[ord_] * y[ord_]
-            if fbmask:
-                for k in range(nops):
-                    if fbmask & ((<uint32_t>1) << k):
-                        y2[k] = y1[k]
-                        y1[k] = y[k]
-            if fade > 0:
-                # computed from the sample count, not accumulated: identical however the block is split
-                out = out * (<float>(fade - i) * inv_fade)
-            L[i] += out * gl
-            R[i] += out * gr
-            gl += dgl
-            gr += dgr
-        for k in range(nops):
-            o = k * ns + v
-            self.o_phase[o] = phase[k]
-            self.o_gain[o] = g[k]
-            self.o_y1[o] = y1[k]
-            self.o_y2[o] = y2[k]
-        self.v_gl[v] = gl
-        self.v_gr[v] = gr
 
 
 def _check_byte(what, value):
@@ -1604,6 +2163,42 @@ def _check_byte(what, value):
 
 _CURVE_INDEX = {c: i for i, c in enumerate(CURVES)}
 _WAVE_INDEX = {w: i for i, w in enumerate(LFO_WAVES)}
+
+
+cdef void _compile_stages(g, Plan* p) except *:
+    # the serial operators and their shape (fmcore/stages.py); the plan was zeroed, so
+    # unused shape entries are 0 and equal shapes compare equal byte for byte
+    st = serial_stages(g)
+    cdef int k, e = 0, f = 0, x = 0
+    p.shape.n = len(st.serial)
+    for k, op in enumerate(st.serial):
+        p.serial_op[k] = op
+        p.serial_mask |= (<uint32_t>1) << op
+        p.shape.int_start[k] = e
+        for src, amt in st.internal[k]:
+            p.shape.int_src[e] = src
+            p.s_int_amt[e] = amt * PHASE_UNITS
+            e += 1
+        p.shape.fb_start[k] = f
+        for src, amt in st.feedback[k]:
+            p.shape.fb_src[f] = src
+            p.s_fb_amt[f] = amt * 0.5 * PHASE_UNITS
+            f += 1
+        p.s_ext_start[k] = x
+        for src, amt in st.external[k]:
+            p.s_ext_src[x] = src
+            p.s_ext_amt[x] = amt * PHASE_UNITS
+            p.shape.has_ext = 1
+            x += 1
+    p.shape.int_start[p.shape.n] = e
+    p.shape.fb_start[p.shape.n] = f
+    p.s_ext_start[p.shape.n] = x
+    key = repr((p.shape.n, p.shape.has_ext, [p.shape.int_start[k] for k in range(p.shape.n + 1)],
+                [p.shape.int_src[k] for k in range(e)], [p.shape.fb_start[k] for k in range(p.shape.n + 1)],
+                [p.shape.fb_src[k] for k in range(f)]))
+    p.shape.id = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+    for op in st.pre:
+        p.pre_mask |= (<uint32_t>1) << op
 
 
 def _compile_into(patch, uintptr_t dest):
@@ -1626,9 +2221,14 @@ def _compile_into(patch, uintptr_t dest):
         for src, amt in g.feedback[k]:
             p.fb_src[fe] = src
             p.fb_amt[fe] = amt
-            p.fb_sources |= ((<uint32_t>1) << src)
             fe += 1
         p.fb_count[k] = fe - p.fb_start[k]
+    for k in range(e):
+        p.mod_scale[k] = p.mod_amt[k] * PHASE_UNITS
+    for k in range(g.n_ops):
+        if g.carrier_level[k] != 0.0:
+            p.carrier_mask |= (<uint32_t>1) << k
+    _compile_stages(g, p)
     cdef OpPlan* op
     for k, o in enumerate(patch.operators):
         op = &p.op[k]

@@ -307,6 +307,19 @@ def _threads(jobs, workers, metadata, on_done):
             on_done(f.result())
 
 
+def _reachable(address) -> None:
+    """Raise ConnectionError at once for a host:port nobody listens on (Ray would retry for minutes)."""
+    import socket
+
+    host, _, port = (address or "").removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return                      # None, "auto", "local": Ray looks itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as e:
+        raise ConnectionError(f"cannot connect to {host}:{port}: {e.strerror or e}") from None
+
+
 def _ray(jobs, workers, metadata, on_done, address):
     try:
         import ray
@@ -320,7 +333,14 @@ def _ray(jobs, workers, metadata, on_done, address):
             kwargs["address"] = address
         else:
             kwargs["num_cpus"] = workers
-        ray.init(**kwargs)
+        try:
+            _reachable(address)
+            ray.init(**kwargs)
+        except ConnectionError as e:        # no cluster there: one line, not Ray's traceback
+            from fmcore.errors import FmcoreError
+            why = str(e).strip().split(". ")[0].rstrip(".") or type(e).__name__
+            raise FmcoreError(f"no Ray cluster at --ray-address {address} ({why}); start one with "
+                              f"`ray start --head`, or leave out --ray-address for a local Ray") from None
         started = True
     try:
         task = ray.remote(num_cpus=1)(_run_in_process)

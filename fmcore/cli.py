@@ -38,9 +38,10 @@ def _describe(err: BaseException) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fmcore import commands
+    from fmcore import __version__, commands
 
     parser = argparse.ArgumentParser(prog="fmcore", description="A real-time-safe FM synthesizer.")
+    parser.add_argument("--version", action="version", version=f"fmcore {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -48,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fmcore import live_commands
 
     live_commands.register(sub)
+    from fmcore import ext_commands
+
+    ext_commands.register(sub)
     return parser
 
 

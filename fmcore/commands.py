@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--stems", metavar="DIR", help="also write one file per part that plays (ch01.wav ...) and "
                    "per effect return (reverb.wav, chorus.wav) into DIR; they sum to the mix")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from fmcore.ext_commands import add_options as _ext_options
+
+    _ext_options(p)                       # --fx, --scale, --kbm, --mpe
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("validate", help="run the synth through a stress workload under the real-time checker")
@@ -41,8 +44,11 @@ def register(sub) -> None:
     p = sub.add_parser("batch", help="render a JSON Lines manifest of jobs on every core or on Ray")
     p.add_argument("manifest", help="JSON Lines: one job per line (see fmcore.batch)")
     p.add_argument("--workers", type=positive_int, default=None, help="parallel workers (default: cores)")
-    p.add_argument("--backend", choices=["threads", "ray"], default="threads")
-    p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster")
+    p.add_argument("--backend", choices=["threads", "ray"], default="threads",
+                   help="threads: worker threads on this machine (default); ray: Ray tasks (the ray extra)")
+    p.add_argument("--ray-address", default=None,
+                   help="address of an existing Ray cluster (auto: the one `ray start` runs here); "
+                        "default: a local Ray for this batch")
     p.add_argument("--out-dir", default=None, help="directory for relative outputs (default: the manifest's)")
     p.add_argument("--results", default=None, help="results file (default: <out-dir>/results.jsonl)")
     p.add_argument("--metadata", action="store_true", help="write each job's patch vector into the results")
@@ -58,9 +64,12 @@ def register(sub) -> None:
     q.set_defaults(func=cmd_bank_list)
 
     p = sub.add_parser("info", help="describe a MIDI file: tracks, channels, programs, tempo, polyphony")
-    p.add_argument("midi")
-    p.add_argument("--lenient", action="store_true")
+    p.add_argument("midi", help="a Standard MIDI File (.mid)")
+    p.add_argument("--lenient", action="store_true", help="describe what can be read of a damaged MIDI file")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("patches", help="the built-in patches, and which plays each General MIDI program and drum key")
+    p.set_defaults(func=cmd_patches)
 
 
 def cmd_validate(args) -> int:
@@ -112,6 +121,7 @@ def cmd_bank_list(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from fmcore.ext_commands import extension_kwargs
     from fmcore.render import demo_song_path, render_midi_to_file
     from fmcore.audiofile import BITS_TO_SUBTYPE
     from pathlib import Path
@@ -123,7 +133,7 @@ def cmd_render(args) -> int:
         midi, out, sample_rate=args.rate, subtype=BITS_TO_SUBTYPE[args.bits], patches=args.patch,
         tail=args.tail, block=args.block, max_voices=args.voices, normalize=args.normalize,
         lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit,
-        stems=args.stems)
+        stems=args.stems, **extension_kwargs(args))
     for w in report.warnings:
         print(f"fmcore: warning: {w}", file=sys.stderr)
     print(f"{out}: {report.summary()}")
@@ -141,4 +151,11 @@ def cmd_info(args) -> int:
     print(format_info(song_info(song), title=str(args.midi)))
     for w in getattr(song, "warnings", []):
         print(f"fmcore: warning: {args.midi}: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_patches(args) -> int:
+    from fmcore.gm import format_patches
+
+    print(format_patches())
     return 0

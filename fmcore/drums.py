@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from fmcore.gm import DRUM_KEY_NAMES
 from fmcore.patch import Controllers, Envelope, Operator, Patch, PitchEnvelope
 
 # notes that cut each other's sound (see Synth.set_kit)
@@ -31,17 +32,6 @@ GM_CHOKE_GROUPS: tuple[frozenset[int], ...] = (
 
 NOISE_FEEDBACK = 8.0           # radians: past ~6 the operator's output is noise
 
-GM_DRUM_NAMES = {
-    35: "Acoustic Bass Drum", 36: "Bass Drum 1", 37: "Side Stick", 38: "Acoustic Snare", 39: "Hand Clap",
-    40: "Electric Snare", 41: "Low Floor Tom", 42: "Closed Hi-Hat", 43: "High Floor Tom", 44: "Pedal Hi-Hat",
-    45: "Low Tom", 46: "Open Hi-Hat", 47: "Low-Mid Tom", 48: "Hi-Mid Tom", 49: "Crash Cymbal 1", 50: "High Tom",
-    51: "Ride Cymbal 1", 52: "Chinese Cymbal", 53: "Ride Bell", 54: "Tambourine", 55: "Splash Cymbal",
-    56: "Cowbell", 57: "Crash Cymbal 2", 58: "Vibraslap", 59: "Ride Cymbal 2", 60: "Hi Bongo", 61: "Low Bongo",
-    62: "Mute Hi Conga", 63: "Open Hi Conga", 64: "Low Conga", 65: "High Timbale", 66: "Low Timbale",
-    67: "High Agogo", 68: "Low Agogo", 69: "Cabasa", 70: "Maracas", 71: "Short Whistle", 72: "Long Whistle",
-    73: "Short Guiro", 74: "Long Guiro", 75: "Claves", 76: "Hi Wood Block", 77: "Low Wood Block",
-    78: "Mute Cuica", 79: "Open Cuica", 80: "Mute Triangle", 81: "Open Triangle",
-}
 
 
 def _hit(decay: float, attack: float = 0.0005, peak: float = 1.0, hold: float = 0.0) -> Envelope:
@@ -222,7 +212,7 @@ def _kit() -> dict[int, Patch]:
     k[39] = _clap("Hand Clap")
     k[40] = _snare("Electric Snare", 215.0, 0.5, 0.5, noise_decay=0.45, wires=1.1)
     for key, decay in ((41, 2.4), (43, 2.2), (45, 2.1), (47, 1.9), (48, 1.8), (50, 1.7)):
-        k[key] = _tom(f"{GM_DRUM_NAMES[key]}", decay)
+        k[key] = _tom(DRUM_KEY_NAMES[key], decay)
     k[42] = _hat("Closed Hi-Hat", 0.35)
     k[44] = _hat("Pedal Hi-Hat", 0.28, body=0.25)
     k[46] = _hat("Open Hi-Hat", 2.2)

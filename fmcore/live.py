@@ -163,7 +163,8 @@ class PlayReport:
 
 def play_file(midi, *, backend: str = "native", device=None, buffer: int = 128, sample_rate: int = 48000,
               patches=None, voices: int = 32, tail: float = 2.0, lead: float = 0.2, lenient: bool = False,
-              strict_sysex: bool = True, lock_memory: bool = True, on_start=None, stop_event=None) -> PlayReport:
+              strict_sysex: bool = True, lock_memory: bool = True, on_start=None, stop_event=None,
+              fx=None, tuning=None, mpe=None) -> PlayReport:
     """Play a MIDI file in real time through an audio stream; returns a ``PlayReport``.
 
     Blocks until the song (plus ``tail``) has played, ``stop_event`` is set, or Ctrl-C
@@ -174,7 +175,8 @@ def play_file(midi, *, backend: str = "native", device=None, buffer: int = 128, 
     from fmcore_rt.streams import open_stream
 
     synth = Synth(sample_rate, max_voices=voices, max_block=max(buffer, 256))
-    song, events = prepare_song(synth, midi, patches, lenient=lenient, strict_sysex=strict_sysex)
+    song, events = prepare_song(synth, midi, patches, lenient=lenient, strict_sysex=strict_sysex, fx=fx,
+                                tuning=tuning, mpe=mpe)
     stream = open_stream(backend, synth, sample_rate=sample_rate, frames_per_buffer=buffer, channels=2,
                          device=device, lock_memory=lock_memory)
     player = SongPlayer(synth, events, lead=lead, align=buffer, tail=tail)
@@ -215,8 +217,12 @@ _APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
 
 
 def _backends(api: str):
+    import importlib.util
+
     import mido
 
+    if importlib.util.find_spec("rtmidi") is None:
+        raise MidiPortError("MIDI input needs python-rtmidi: pip install python-rtmidi (or pip install 'fmcore[audio]')")
     names = list(_APIS) if api == "auto" else [api]
     if api not in ("auto", *_APIS):
         raise MidiPortError(f"unknown MIDI API {api!r}; choose auto, alsa or jack")
@@ -284,6 +290,8 @@ class MidiInput:
 
     def _on_message(self, msg) -> None:
         data = msg.bytes()
+        if data and data[0] == 0xF0 and self._sysex(bytes(data)):
+            return
         if not data or not 0x80 <= data[0] <= 0xEF:
             self.ignored += 1            # clock, sysex, active sensing, ...
             return
@@ -292,6 +300,17 @@ class MidiInput:
         d2 = data[2] if len(data) > 2 else 0
         self.synth.send(status, d1, d2)
         self.received += 1
+
+    def _sysex(self, data: bytes) -> bool:
+        # MIDI Tuning Standard messages retune at once; others are ignored (counted by the caller)
+        from fmcore.tuning import TuningError
+
+        try:
+            n = self.synth.send_sysex(data)
+        except TuningError:
+            return False
+        self.received += n > 0
+        return n > 0
 
     def close(self) -> None:
         port, self._port = getattr(self, "_port", None), None

@@ -17,8 +17,9 @@ _rate = int_range(8000, 384000, "a sample rate in Hz")
 
 
 def _stream_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["native", "pyaudio"], default="native",
-                   help="native: PortAudio callback in C, never takes the GIL (default); pyaudio: PyAudio callback")
+    p.add_argument("--backend", choices=["auto", "native", "sounddevice", "pyaudio"], default="auto",
+                   help="native: PortAudio callback in C, never takes the GIL; sounddevice or pyaudio: a "
+                        "Python callback; auto (default): the first of these that is installed")
     p.add_argument("--device", help="output device index or part of its name (see `fmcore devices`)")
     p.add_argument("--buffer", type=_buffer, default=128, help="frames per buffer (default 128)")
     p.add_argument("--rate", type=_rate, default=48000, help="sample rate in Hz (default 48000)")
@@ -41,6 +42,9 @@ def register(sub) -> None:
                    help="seconds the scheduler runs ahead of the audio clock (default 0.2)")
     p.add_argument("--lenient", action="store_true", help="play what can be read of a damaged MIDI file")
     p.add_argument("--quiet", action="store_true", help="no statistics at the end")
+    from fmcore.ext_commands import add_options as _ext_options
+
+    _ext_options(p)                       # --fx, --scale, --kbm, --mpe
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("live", help="play the synth from a MIDI input port")
@@ -51,6 +55,9 @@ def register(sub) -> None:
                    help="play every message on this channel (default: as received)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     _stream_options(p)
+    from fmcore.ext_commands import add_options as _ext_options
+
+    _ext_options(p)                       # --fx, --scale, --kbm, --mpe
     p.set_defaults(func=cmd_live)
 
 
@@ -62,6 +69,7 @@ def cmd_devices(args) -> int:
 
 
 def cmd_play(args) -> int:
+    from fmcore.ext_commands import extension_kwargs
     from fmcore.live import play_file
     from fmcore.render import demo_song_path
 
@@ -69,7 +77,7 @@ def cmd_play(args) -> int:
     report = play_file(midi, backend=args.backend, device=args.device, buffer=args.buffer,
                        sample_rate=args.rate, patches=args.patch, voices=args.voices, tail=args.tail,
                        lead=args.lead, lenient=args.lenient, strict_sysex=not args.ignore_checksum,
-                       lock_memory=not args.no_mlock)
+                       lock_memory=not args.no_mlock, **extension_kwargs(args))
     if not args.quiet:
         print(report.format())
     return 130 if report.interrupted else 0
@@ -92,6 +100,10 @@ def cmd_live(args) -> int:
 
     synth = Synth(args.rate, max_voices=args.voices, max_block=max(args.buffer, 256))
     setup_synth(synth, args.patch, strict_sysex=not args.ignore_checksum)
+    from fmcore.ext_commands import extension_kwargs
+    from fmcore.extensions import setup_extensions
+
+    setup_extensions(synth, **extension_kwargs(args))
     synth.settle()
     channel = None if args.channel is None else args.channel - 1
     midi_in = MidiInput(synth, args.midi_in, api=args.midi_api, channel=channel)

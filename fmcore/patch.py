@@ -360,3 +360,16 @@ class Patch:
 def amp_to_db(amp: float) -> float:
     """Linear amplitude to dB, clamped at the envelope floor (silence)."""
     return FLOOR_DB if amp <= 10 ** (FLOOR_DB / 20) else max(FLOOR_DB, 20.0 * math.log10(amp))
+
+
+def as_patch(obj, what: str = "patch") -> Patch:
+    """``obj`` as an engine ``Patch``: a ``Patch`` itself, or anything with a ``to_patch()`` that
+    returns one (a DX7 voice, ``bank[i]``). Raises TypeError naming ``what`` otherwise."""
+    if isinstance(obj, Patch):
+        return obj
+    to_patch = getattr(obj, "to_patch", None)
+    if callable(to_patch):
+        patch = to_patch()
+        if isinstance(patch, Patch):
+            return patch
+    raise TypeError(f"{what}: expected a fmcore.Patch or a DX7 voice (bank[i]), got {type(obj).__name__}")

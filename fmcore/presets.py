@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from fmcore.algorithms import algorithm
 from fmcore.drums import GM_CHOKE_GROUPS, drum_kit as _drum_kit
+from fmcore.gm import FAMILY_NAMES
 from fmcore.patch import Controllers, Envelope, KeyScaling, Lfo, Operator, Patch, PitchEnvelope  # noqa: F401
 
 
@@ -532,10 +533,6 @@ def builtin_patch(name: str) -> Patch:
     raise KeyError(name)
 
 
-GM_FAMILY_NAMES = ("piano", "chromatic percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass",
-                   "reed", "pipe", "synth lead", "synth pad", "synth effects", "ethnic", "percussive",
-                   "sound effects")
-
 # General MIDI programs (0-based, in families of 8) -> built-in patch names; each program plays a
 # patch of its own family (see patch_family).
 _GM_FAMILIES = [
@@ -579,12 +576,12 @@ _GM_FAMILIES = [
 GM_PROGRAM_MAP: tuple[str, ...] = tuple(name for fam in _GM_FAMILIES for name in fam)
 
 # The GM family each built-in patch belongs to (the patches outside the GM map too).
-_PATCH_FAMILY = {name: GM_FAMILY_NAMES[i // 8] for i, name in enumerate(GM_PROGRAM_MAP)}
-_PATCH_FAMILY.update({"E.Piano": "piano", "Percussion Kit": "percussive"})
+_PATCH_FAMILY = {name: FAMILY_NAMES[i // 8] for i, name in enumerate(GM_PROGRAM_MAP)}
+_PATCH_FAMILY.update({"Percussion Kit": "Percussive"})
 
 
 def patch_family(name: str) -> str:
-    """The General MIDI family (one of ``GM_FAMILY_NAMES``) of the built-in patch ``name``."""
+    """The General MIDI family (one of ``fmcore.gm.FAMILY_NAMES``) of the built-in patch ``name``."""
     return _PATCH_FAMILY[builtin_patch(name).name]
 
 

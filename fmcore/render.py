@@ -114,13 +114,14 @@ def song_events(song, sample_rate: int) -> np.ndarray:
 
 
 def prepare_song(synth, midi, patches=None, lenient: bool = False, strict_sysex: bool = True, params=None,
-                 limit: bool = False):
+                 limit: bool = False, fx=None, tuning=None, mpe=None):
     """Read ``midi`` and set ``synth`` up for it; returns (song, events at ``synth.sample_rate``).
 
     Offline rendering and live playback both start here, so they sound the same:
     patches (see ``setup_synth``), parameter overrides, the song's tempo for
-    tempo-synced effects, the limiter (``limit``: ceiling -1 dBFS), then every
-    smoothed parameter settled.
+    tempo-synced effects, the limiter (``limit``: ceiling -1 dBFS), effects and plugins
+    (``fx``), tuning and MPE zones (see ``fmcore.extensions``), then every smoothed
+    parameter settled.
     """
     from fmcore.midi import read_midi
 
@@ -133,6 +134,9 @@ def prepare_song(synth, midi, patches=None, lenient: bool = False, strict_sysex:
     if limit:
         synth.params["fx.limiter.ceiling_db"] = -1.0
         synth.fx.enable("limiter")
+    from fmcore.extensions import setup_extensions
+
+    setup_extensions(synth, fx, tuning, mpe)
     synth.settle()
     return song, song_events(song, int(synth.sample_rate))
 
@@ -156,15 +160,20 @@ def _progress_bar(total_frames: int, sample_rate: int, enabled, label: str):
 
 
 def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress, synth=None,
-            params=None, limit=False, stems=None):
+            params=None, limit=False, fx=None, tuning=None, mpe=None, stems=None):
+    from fmcore.midi import midi_source
     from fmcore.synth import Synth
 
+    midi = midi_source(midi)        # a path, bytes, a binary file object or a mido.MidiFile; str() names it
     t0 = time.perf_counter()
     if synth is None:
         synth = Synth(sample_rate, max_voices=max_voices, max_block=block)
     else:
         synth.reset()
-    song, ev = prepare_song(synth, midi, patches, lenient, strict_sysex, params, limit)
+    song, ev = prepare_song(synth, midi, patches, lenient, strict_sysex, params, limit, fx, tuning, mpe)
+    from fmcore.extensions import SongTuning
+
+    mts, base = SongTuning(song, sample_rate), synth.clock.frames    # MIDI Tuning Standard SysEx
     total = int(round((song.duration_seconds + tail) * sample_rate))
     audio = np.zeros((2, total), np.float32)
     # Python runs once per span (about 1 s of audio); process() splits it into `block`-frame
@@ -185,6 +194,7 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
             chunk = raw[i0:i1].copy()
             chunk[:, 0] -= a
             view = scratch if b - a == span else np.zeros((2, b - a), np.float32)   # last, shorter span
+            mts.feed(synth, a, b, base)
             if stems is None:
                 synth.process(view, chunk)
             else:
@@ -202,6 +212,8 @@ def _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict
                           voices_stolen=synth.voices_stolen - stolen0, events_dropped=int(synth.stats["events_dropped"]),
                           notes=int(((ev["status"] & 0xF0) == 0x90).sum()),
                           warnings=[f"{midi}: {w}" for w in song.warnings])
+    if mts.dropped:
+        report.warnings.append(f"{midi}: {mts.dropped} MIDI Tuning changes dropped (event queue full)")
     return (audio, report) if stems is None else (audio, report, stems)
 
 
@@ -219,26 +231,30 @@ def _finish(audio: np.ndarray, report: RenderReport, normalize: bool) -> np.ndar
 
 def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patches=None, tail: float = DEFAULT_TAIL,
                 block: int = DEFAULT_BLOCK, max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False,
-                stems: bool = False):
+                strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool = False, fx=None,
+                tuning=None, mpe=None, stems: bool = False):
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
+    ``midi``: a path, the file's bytes, a binary file object or a ``mido.MidiFile``.
     ``patches`` as in ``setup_synth`` (default: the built-in bank). ``tail``
     seconds are rendered after the last event. ``normalize`` scales the peak
     to -1 dBFS; ``limit`` turns on the effects chain's output limiter (ceiling
     -1 dBFS) so a dense file never clips. ``synth`` reuses an engine (reset
-    first); ``params`` are parameter overrides (``{"master.gain": 0.8}``).
+    first); ``params`` are parameter overrides (``{"master.gain": 0.8}``). ``fx``: effects and
+    LV2 plugins (``["reverb", "lv2:URI,symbol=value"]``); ``tuning``: a ``fmcore.tuning.Tuning``
+    (every channel but 10) or {channel: Tuning}; ``mpe``: True or (lower, upper) MPE zones.
+    MIDI Tuning Standard SysEx in the file retunes at its exact sample.
 
     ``stems=True`` returns a dict of (2, n) float32 stems instead: ``"ch01"``..
     ``"ch16"`` for the parts that play, ``"reverb"``/``"chorus"`` for the shared
     effects' returns that sound (see ``fmcore.stems``). They sum to the mix
-    before the output effects (``limit`` acts on the mix only); ``normalize``
+    before the output effects (``limit``, ``fx`` act on the mix only); ``normalize``
     scales them by the mix's gain.
     """
     from fmcore.stems import StemArrays
 
     out = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                  synth, params, limit, StemArrays if stems else None)
+                  synth, params, limit, fx, tuning, mpe, StemArrays if stems else None)
     audio = _finish(out[0], out[1], normalize)
     return out[2].result(10 ** (out[1].gain_applied_db / 20)) if stems else audio
 
@@ -246,8 +262,8 @@ def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patche
 def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_rate: int = DEFAULT_RATE,
                         subtype: str = "PCM_24", patches=None, tail: float = DEFAULT_TAIL, block: int = DEFAULT_BLOCK,
                         max_voices: int = 64, normalize: bool = False, lenient: bool = False,
-                        strict_sysex: bool = True, progress=None, limit: bool = False,
-                        stems: str | os.PathLike | None = None) -> RenderReport:
+                        strict_sysex: bool = True, progress=None, limit: bool = False, fx=None, tuning=None,
+                        mpe=None, stems: str | os.PathLike | None = None) -> RenderReport:
     """Render a MIDI file to WAV or FLAC (by suffix), written atomically; returns a ``RenderReport``.
 
     The output format is checked before any work, and nothing is written if
@@ -264,7 +280,7 @@ def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_
         sink = StemFiles(stems, Path(out).suffix, sample_rate, subtype)
     try:
         res = _render(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, progress,
-                      limit=limit, stems=sink)
+                      limit=limit, fx=fx, tuning=tuning, mpe=mpe, stems=sink)
         audio = _finish(res[0], res[1], normalize)
         report = res[1]
         write_atomic(out, audio, sample_rate, subtype)

@@ -2,6 +2,7 @@ from typing import Any, Sequence
 import numpy as np
 from fmcore_rt.timing import TimingStats
 from fmcore_rt.clock import SampleClock
+from fmcore_rt.messages import MidiMessageLike
 
 class Processor:
     """Base of everything the host runs: prepare() sizes buffers, process() renders blocks without the GIL."""
@@ -12,7 +13,7 @@ class Processor:
     timing: TimingStats
     clock: SampleClock
     def prepare(self, sample_rate: float, max_block: int) -> None: ...
-    def process(self, out: np.ndarray, events: Sequence[tuple[int, int, int, int]] | np.ndarray | None = None) -> np.ndarray: ...
+    def process(self, out: np.ndarray, events: Sequence[tuple[int, int, int, int] | MidiMessageLike] | np.ndarray | None = None) -> np.ndarray: ...
     @property
     def stats(self) -> dict[str, float]: ...
 

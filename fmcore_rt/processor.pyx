@@ -19,6 +19,8 @@ from fmcore_rt.rtcheck.hooks cimport fmrt_hooks_init, fmrt_rt_enter, fmrt_rt_exi
 import math
 import numpy as np
 
+from fmcore_rt.messages import message_rows
+
 cdef extern from "denormals.h" nogil:
     unsigned int fmrt_ftz_enter()
     void fmrt_ftz_exit(unsigned int old)
@@ -33,6 +35,8 @@ def _events_array(events, Py_ssize_t nframes):
     """Events as an (n, 4) int64 array (frame, status, data1, data2), checked and sorted by frame."""
     if events is None:
         return np.empty((0, 4), np.int64)
+    if not isinstance(events, np.ndarray):
+        events = message_rows(events, frames=True)      # mido.Message & co.: time = frame offset
     if isinstance(events, np.ndarray) and events.dtype.names:
         names = events.dtype.names
         frame = "frame" if "frame" in names else "sample"
@@ -137,7 +141,9 @@ cdef class Processor:
 
         ``events`` is a sequence of ``(frame_offset, status, data1, data2)``
         MIDI channel messages with offsets inside this call (or a structured
-        array with fields frame/sample, status, data1, data2); each is applied
+        array with fields frame/sample, status, data1, data2), or of MIDI
+        message objects such as ``mido.Message`` whose ``time`` is the frame
+        offset (see ``fmcore_rt.messages``); each is applied
         at its exact frame. Calls longer than ``max_block`` are split into
         blocks inside, without the GIL. Returns ``out``.
         """

@@ -1,13 +1,15 @@
-"""Audio streams: what the two backends share.
+"""Audio streams: what the backends share.
 
 ``NativeStream`` (``fmcore_rt.native_stream``: a PortAudio callback in C that
-never takes the GIL) and ``PyAudioStream`` (``fmcore_rt.pyaudio_stream``:
-PyAudio callback mode) both drive any :class:`fmcore_rt.Processor` and share
+never takes the GIL), ``SoundDeviceStream`` (``fmcore_rt.sounddevice_stream``:
+python-sounddevice, no build headers needed) and ``PyAudioStream``
+(``fmcore_rt.pyaudio_stream``: PyAudio callback mode) all drive any
+:class:`fmcore_rt.Processor` and share
 this module: device listing and selection, the error type, the statistics
 record and the watchdog that notices a stream stopped by its device or
 server (for example a JACK server that went away).
 
-Both backends use the same ``libportaudio``, so device indices are the same
+All backends use the same ``libportaudio``, so device indices are the same
 whichever lists them.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ __all__ = [
     "list_host_apis", "select_device", "format_devices", "open_stream", "BACKENDS",
 ]
 
-BACKENDS = ("native", "pyaudio")
+BACKENDS = ("native", "sounddevice", "pyaudio")
 
 
 class AudioDeviceError(RuntimeError):
@@ -95,14 +97,20 @@ def _pa_module():
         return native_stream
     except ImportError:
         pass
+    from fmcore_rt import sounddevice_stream
+    if sounddevice_stream.missing() is None:
+        return sounddevice_stream
     try:
         from fmcore_rt import pyaudio_stream
         pyaudio_stream._pyaudio()
         return pyaudio_stream
     except ImportError:
-        raise AudioDeviceError(
-            "no PortAudio binding: build fmcore_rt.native_stream (apt-get install portaudio19-dev) "
-            "or pip install pyaudio") from None
+        raise AudioDeviceError(_NO_BACKEND) from None
+
+
+_NO_BACKEND = ("no audio backend: fmcore_rt.native_stream was built without PortAudio's headers and neither "
+               "sounddevice nor PyAudio is installed; pip install 'fmcore[audio]' (sounddevice needs the "
+               "libportaudio2 runtime), or apt-get install portaudio19-dev and reinstall fmcore")
 
 
 def list_host_apis() -> list[HostApiInfo]:
@@ -518,7 +526,17 @@ class StreamBase:
 
 
 def open_stream(backend: str, processor, **kwargs):
-    """A stream of the named backend (``"native"`` or ``"pyaudio"``), not started."""
+    """A stream of the named backend, not started: ``"native"``, ``"sounddevice"``, ``"pyaudio"``,
+    or ``"auto"`` (the first of those that is installed). A backend that is not installed is
+    one ``AudioDeviceError`` line saying what to install."""
+    if backend == "auto":
+        backend = _auto_backend()
+    if backend == "sounddevice":
+        from fmcore_rt.sounddevice_stream import SoundDeviceStream, missing
+        why = missing()
+        if why:
+            raise AudioDeviceError(why)
+        return SoundDeviceStream(processor, **kwargs)
     if backend == "native":
         try:
             from fmcore_rt.native_stream import NativeStream
@@ -527,6 +545,29 @@ def open_stream(backend: str, processor, **kwargs):
                                    f"and rebuild, or use --backend pyaudio") from None
         return NativeStream(processor, **kwargs)
     if backend == "pyaudio":
-        from fmcore_rt.pyaudio_stream import PyAudioStream
+        from fmcore_rt.pyaudio_stream import PyAudioStream, _pyaudio
+        try:
+            _pyaudio()
+        except ImportError:
+            raise AudioDeviceError("the pyaudio backend needs PyAudio: pip install pyaudio (it builds against "
+                                   "portaudio19-dev), or use --backend sounddevice") from None
         return PyAudioStream(processor, **kwargs)
-    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown backend {backend!r}; choose auto or one of {', '.join(BACKENDS)}")
+
+
+def _auto_backend() -> str:
+    """The first installed backend: native (never takes the GIL), then sounddevice, then PyAudio."""
+    try:
+        from fmcore_rt import native_stream  # noqa: F401
+        return "native"
+    except ImportError:
+        pass
+    from fmcore_rt.sounddevice_stream import missing
+    if missing() is None:
+        return "sounddevice"
+    try:
+        from fmcore_rt.pyaudio_stream import _pyaudio
+        _pyaudio()
+        return "pyaudio"
+    except ImportError:
+        raise AudioDeviceError(_NO_BACKEND) from None

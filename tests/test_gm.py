@@ -418,9 +418,9 @@ def test_real_file_drum_stem_is_bright_and_its_hits_are_heard():
 
 # ---- the program map -----------------------------------------------------------------------
 
-GM_FAMILIES = ["piano", "chromatic percussion", "organ", "guitar", "bass", "strings", "ensemble", "brass",
-               "reed", "pipe", "synth lead", "synth pad", "synth effects", "ethnic", "percussive",
-               "sound effects"]
+GM_FAMILIES = ["Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
+               "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive",
+               "Sound Effects"]
 
 
 def test_each_gm_program_plays_a_patch_of_its_family():

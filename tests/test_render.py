@@ -167,7 +167,7 @@ def test_cli_errors(tmp_path, args, message):
 
 def test_cli_info():
     r = run_cli("info", demo_song_path())
-    assert r.returncode == 0 and "tempo" in r.stdout and "program 4" in r.stdout
+    assert r.returncode == 0 and "tempo" in r.stdout and "program 5 Electric Piano 1" in r.stdout
 
 
 def test_reused_engine_renders_like_a_fresh_one():

@@ -4,6 +4,7 @@ from libcpp.atomic cimport atomic
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.processor cimport Processor
 from fmcore.fx.base cimport Effect
+from fmcore.fx.rack cimport PluginRack
 
 cdef enum:
     MAX_SLOTS = 8
@@ -23,6 +24,7 @@ cdef class FxChain:
     cdef readonly bint prepared
     cdef tuple _order
     cdef dict _effects
+    cdef readonly PluginRack rack     # loaded plugins (LV2), before/after the built-in effects
 
     # control thread: allocate everything (delay lines, reverb, scratch)
     cdef int prepare_c(self, double sample_rate, int max_block) except -1

@@ -24,6 +24,7 @@ from fmcore_rt.processor cimport Processor
 from fmcore_rt.spsc cimport RtEvent
 from fmcore_rt.rt_atomics cimport new_atomic_array, delete_atomic_array
 from fmcore.fx.base cimport Effect
+from fmcore.fx.rack cimport PluginRack
 
 from fmcore_rt.params import AtomicParams as _AtomicParams
 from fmcore.fx.filters import SvfFilter, Equalizer
@@ -99,6 +100,7 @@ cdef class FxChain:
             elif i == 6: self.s6 = fx
             else: self.s7 = fx
         self.nslots = len(order)
+        self.rack = PluginRack()
 
     def __dealloc__(self):
         delete_atomic_array[uint32_t](self._mask)
@@ -127,6 +129,7 @@ cdef class FxChain:
         self.fade_step = 1.0 / (n if n > 0 else 1)
         self.sample_rate = sample_rate
         self.max_block = max_block
+        self.rack.prepare_c(sample_rate, max_block)
         self.prepared = True
         self.reset()
         return 0
@@ -144,6 +147,7 @@ cdef class FxChain:
             if self.prepared:
                 self._clear(i)
             self.fade[i] = 1.0 if (m >> self.kind[i]) & 1 else 0.0
+        self.rack.reset()
 
     def enable(self, str name):
         """Switch ``name`` on (wait-free, any thread); it fades in over 5 ms."""
@@ -155,6 +159,9 @@ cdef class FxChain:
 
     def set_enabled(self, str name, bint on):
         """Switch ``name`` on or off (wait-free, any thread)."""
+        if name in self.rack.names():
+            self.rack.set_enabled(name, on)
+            return
         if name not in self._effects:
             _bit(name)
             raise ValueError(f"effect {name!r} is not in this chain; its order is {self._order!r}")
@@ -166,6 +173,8 @@ cdef class FxChain:
 
     def is_enabled(self, str name):
         """Whether ``name``'s bit is set."""
+        if name in self.rack.names():
+            return self.rack.is_enabled(name)
         return bool((self.mask >> _bit(name)) & 1)
 
     @property
@@ -199,11 +208,45 @@ cdef class FxChain:
             raise ValueError(f"effect {name!r} is not in this chain; its order is {self._order!r}") from None
 
     def param_names(self):
-        """Every parameter name the chain registered (``fx.tempo_bpm`` first)."""
+        """Every parameter name the chain registered (``fx.tempo_bpm`` first), loaded plugins' last."""
         names = ["fx.tempo_bpm"]
         for n in self._order:
             names += self._effects[n].param_names
+        for _, fx, _ in self.rack.effects():
+            names += fx.param_names
         return names
+
+    def load_lv2(self, str uri, name=None, str position="pre"):
+        """Load the LV2 plugin ``uri`` into a plugin slot and return it (an ``Lv2Effect``).
+
+        Its control inputs become parameters ``fx.<name>.<port symbol>`` (``name``
+        defaults to the URI's last part). ``position`` ``"pre"`` runs it right after
+        the synth, before the built-in effects (whose limiter keeps the last word);
+        ``"post"`` after them. Instantiated and activated here, on the control
+        thread; the audio thread picks it up at its next block and fades it in.
+        """
+        from fmcore.fx.plugins import lv2_module
+
+        lv2 = lv2_module()
+        name = lv2.default_name(uri) if name is None else str(name)
+        if name in self._order or name in self.rack.names() or name == "tempo_bpm":
+            raise ValueError(f"effect name {name!r} is taken; pass name=")
+        fx = lv2.Lv2Effect(self.params, name, uri, self.sample_rate or 48000.0)
+        self.rack.load(fx, position)
+        return fx
+
+    def unload(self, str name):
+        """Remove the loaded plugin ``name`` (it fades out; its parameter slots stay registered)."""
+        self.rack.unload(name)
+
+    @property
+    def plugins(self):
+        """Names of the loaded plugins, in slot order."""
+        return self.rack.names()
+
+    def plugin(self, str name):
+        """The loaded plugin ``name``."""
+        return self.rack.effect(name)
 
     def __repr__(self):
         return f"<FxChain order={self._order!r} enabled={self.enabled!r}>"
@@ -250,6 +293,7 @@ cdef class FxChain:
             return
         if nframes > self.max_block:      # never past the scratch buffers
             nframes = self.max_block
+        self.rack.process(left, right, nframes, 0)
         for i in range(self.nslots):
             on = (m >> self.kind[i]) & 1
             g = self.fade[i]
@@ -272,6 +316,7 @@ cdef class FxChain:
                 left[k] = (1.0 - g) * self.dry_l[k] + g * left[k]
                 right[k] = (1.0 - g) * self.dry_r[k] + g * right[k]
             self.fade[i] = g
+        self.rack.process(left, right, nframes, 1)
 
 
 cdef class EffectsProcessor(Processor):

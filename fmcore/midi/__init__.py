@@ -2,6 +2,7 @@
 from fmcore.midi.info import format_info, song_info
 from fmcore.midi.reader import (DEFAULT_TEMPO, EVENT_DTYPE, EVENT_FIELDS, MidiFileError, MidiSong, parse_midi,
                                 read_midi)
+from fmcore.midi.source import MidiData, midi_source
 
-__all__ = ["DEFAULT_TEMPO", "EVENT_DTYPE", "EVENT_FIELDS", "MidiFileError", "MidiSong", "format_info",
-           "parse_midi", "read_midi", "song_info"]
+__all__ = ["DEFAULT_TEMPO", "EVENT_DTYPE", "EVENT_FIELDS", "MidiData", "MidiFileError", "MidiSong", "format_info",
+           "midi_source", "parse_midi", "read_midi", "song_info"]

@@ -76,10 +76,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.3f} s ({int(minutes)}:{secs:06.3f})"
 
 
+def _program(program: int, channel: int) -> str:
+    from fmcore.gm import drum_kit_name, program_name
+
+    name = drum_kit_name(program) if channel == 9 else program_name(program)
+    return f"{program + 1} {name}"
+
+
 def format_info(info: dict, path=None, *, title: str | None = None) -> str:
     """Readable multi-line text of a :func:`song_info` dict, headed by ``title`` or ``path``.
 
-    Channels are shown 1-16 as musicians number them (so GM drums are channel 10).
+    Channels and programs are shown as musicians number them, from 1 (GM drums are channel
+    10), with the General MIDI name of each program (a drum kit's on channel 10).
     """
     head = title or (str(path) if path is not None else info.get("path", "MIDI file"))
     if info.get("smpte"):
@@ -107,7 +115,7 @@ def format_info(info: dict, path=None, *, title: str | None = None) -> str:
         parts = [f"{info['notes_per_channel'].get(c, 0):6d} notes"]
         progs = info["programs_per_channel"].get(c)
         if progs:
-            parts.append("program " + ", ".join(str(p) for p in progs))
+            parts.append("program " + ", ".join(_program(p, c) for p in progs))
         ccs = info["cc_per_channel"].get(c)
         if ccs:
             parts.append("CC " + ", ".join(str(n) for n in ccs))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fmcore.errors import FmcoreError
+from fmcore.midi.source import MidiData, midi_source
 
 __all__ = ["EVENT_DTYPE", "EVENT_FIELDS", "DEFAULT_TEMPO", "MidiFileError", "MidiSong", "parse_midi", "read_midi"]
 
@@ -494,9 +495,14 @@ def parse_midi(data: bytes, name: str = "<bytes>", lenient: bool = False) -> Mid
 def read_midi(path, lenient: bool = False) -> MidiSong:
     """Read a Standard MIDI File from ``path``; see :func:`parse_midi` for ``lenient``.
 
-    A missing, unreadable or damaged file raises :class:`MidiFileError` ("<path>: <problem>").
+    ``path`` may also be bytes, a binary file object or a ``mido.MidiFile`` (see
+    :func:`fmcore.midi.source.midi_source`). A missing, unreadable or damaged file raises
+    :class:`MidiFileError` ("<path>: <problem>").
     """
-    name = os.fspath(path)
+    src = midi_source(path)
+    if isinstance(src, MidiData):
+        return parse_midi(src.data, name=src.name, lenient=lenient)
+    name = os.fspath(src)
     try:
         data = Path(name).read_bytes()
     except FileNotFoundError:
