@@ -72,6 +72,16 @@ SEND_CHORUS_DEFAULTS = {"rate_hz": 0.4, "depth_ms": 3.0, "delay_ms": 12.0, "feed
 cdef extern from "fm_kernels.hpp" nogil:
     float sine_u32 "fm_base::sin_u32_scalar"(uint32_t phase)
 
+cdef extern from *:
+    """
+    /* L += a * g, R += b * g: a part into the mix or a send bus (distinct buffers, so restrict) */
+    static inline void fm_add2(float* __restrict L, float* __restrict R, const float* __restrict a,
+                               const float* __restrict b, float g, int n) {
+        for (int i = 0; i < n; i++) { L[i] += a[i] * g; R[i] += b[i] * g; }
+    }
+    """
+    void fm_add2(float* L, float* R, const float* a, const float* b, float g, int n) nogil
+
 cdef int _i
 
 _SIMD_WANT = {"auto": 0, "baseline": 1, "avx2": 2}
@@ -1622,9 +1632,7 @@ cdef class SynthCore(Processor):
         cdef int i, k, ramp
         cdef int64_t t = self.block_t0 + a, d
         cdef float g
-        for i in range(n):
-            self.buf_l[a + i] += pl[i]
-            self.buf_r[a + i] += pr[i]
+        fm_add2(self.buf_l + a, self.buf_r + a, pl, pr, 1.0, n)
         for k in range(2):
             if p.send_to[k] == 0 and self._send_gain(ch, k, t) == 0:
                 continue
@@ -1646,10 +1654,7 @@ cdef class SynthCore(Processor):
                 g = self._send_gain(ch, k, t + i)
                 bl[i] += pl[i] * g
                 br[i] += pr[i] * g
-            g = p.send_to[k]
-            for i in range(ramp, n):
-                bl[i] += pl[i] * g
-                br[i] += pr[i] * g
+            fm_add2(bl + ramp, br + ramp, pl + ramp, pr + ramp, p.send_to[k], n - ramp)
         if self.stem_out != NULL:
             st = self.stem_out + 2 * ch * self.stem_len + self.stem_pos + a
             memcpy(st, pl, n * sizeof(float))
@@ -1703,9 +1708,7 @@ cdef class SynthCore(Processor):
                 self.send_reverb.clear()
             else:
                 self.send_chorus.clear()
-        for i in range(start, stop):
-            self.buf_l[i] += bl[i]
-            self.buf_r[i] += br[i]
+        fm_add2(self.buf_l + start, self.buf_r + start, bl + start, br + start, 1.0, stop - start)
         if self.stem_out != NULL:
             memcpy(self.stem_out + 2 * (N_PARTS + k) * self.stem_len + self.stem_pos + start, bl + start,
                    (stop - start) * sizeof(float))
