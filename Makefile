@@ -2,23 +2,29 @@
 #   make demo   render the built-in demo song to out/demo.wav
 #   make test   run the whole test suite
 #   make bench  run the benchmarks; JSON, REPORT.md and plots in bench/results/
+#   make fuzz   the fuzz suite, FUZZ_SCALE (20) times longer than in make test
+#   make tsan   ThreadSanitizer build of fmcore_rt's primitives under a stress driver
 # Each creates .venv and installs the project in editable mode: `make demo` with only
-# what rendering needs; `make test` and `make bench` also the system packages (when run
-# as root with apt-get) and the test (and bench) extras.
+# what rendering needs; `make test`, `make fuzz`, `make tsan` and `make bench` also the system
+# packages (when run as root with apt-get) and the test (and bench) extras.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SRC    := $(shell find fmcore fmcore_rt -name '*.pyx' -o -name '*.pxd' -o -name '*.h' -o -name '*.hpp' -o -name '*.c' 2>/dev/null | grep -v '\.cpp$$')
 # Debian packages: PortAudio headers for PyAudio and the native stream, its runtime for
-# sounddevice, JACK's dummy server for the live tests; libsndfile comes inside the soundfile
-# wheel; lilv for LV2 hosting and real LV2 plugins for its tests (effects: swh-lv2,
-# x42-plugins; instruments: setbfree, avldrums.lv2).
-APT_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev liblilv-dev swh-lv2 x42-plugins setbfree avldrums.lv2
+# sounddevice, JACK's dummy server for the live tests; spin for the parameter store's model
+# check; libsndfile comes inside the soundfile wheel; lilv for LV2 hosting and real LV2
+# plugins for its tests (effects: swh-lv2, x42-plugins; instruments: setbfree, avldrums.lv2).
+APT_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev spin liblilv-dev swh-lv2 x42-plugins \
+                setbfree avldrums.lv2
 
-.PHONY: demo test bench sysdeps clean
+FUZZ_SCALE ?= 20
+FUZZ_SEED  ?= 1
 
-$(VENV)/.sysdeps:
+.PHONY: demo test bench fuzz tsan sysdeps clean
+
+$(VENV)/.sysdeps: Makefile
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
@@ -56,10 +62,35 @@ demo: $(VENV)/.installed
 test: $(VENV)/.test $(VENV)/.installed
 	$(PY) -m pytest -q
 
+fuzz: $(VENV)/.test $(VENV)/.installed
+	$(PY) tests/fuzzing.py --scale $(FUZZ_SCALE) --seed $(FUZZ_SEED)
+
 bench: $(VENV)/.bench $(VENV)/.installed
 	@mkdir -p bench/results
 	$(PY) -m pytest bench -q -p no:cacheprovider -o python_files="bench_*.py" --benchmark-json=bench/results/benchmarks.json
 	$(PY) bench/report.py bench/results/benchmarks.json
+
+# ThreadSanitizer: fmcore_rt built with -fsanitize=thread in build/tsan (its own copy of
+# the sources, so the normal build is untouched), run by tools/tsan_stress.py with
+# libtsan preloaded into Python; first a planted race that must be reported, then
+# the stress, which must report none. setarch -R: TSan needs the address space
+# layout that address randomisation can break on recent kernels.
+TSAN_MODULES := fmcore_rt.params,fmcore_rt.spsc,fmcore_rt.pool,fmcore_rt.clock,fmcore_rt.timing,fmcore_rt.processor,fmcore_rt._stress
+TSAN_RUN = env LD_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" PYTHONPATH=build/tsan setarch "$$(uname -m)" -R $(PY)
+
+build/tsan/.built: $(VENV)/.test $(SRC)
+	rm -rf build/tsan && mkdir -p build/tsan
+	cp -r fmcore_rt build/tsan/ && find build/tsan \( -name '*.so' -o -name '*.cpp' \) -delete
+	cd build/tsan && FMCORE_SANITIZE=thread FMCORE_ONLY=$(TSAN_MODULES) ../../$(PY) ../../setup.py -q build_ext --inplace
+	@touch $@
+
+tsan: build/tsan/.built
+	@rc=0; $(TSAN_RUN) tools/tsan_stress.py --planted >build/tsan/planted.log 2>&1 || rc=$$?; \
+	if [ $$rc -ne 66 ] || ! grep -q "ThreadSanitizer: data race" build/tsan/planted.log; then \
+	  cat build/tsan/planted.log; echo "tsan: the planted race was not reported (exit $$rc)"; exit 1; fi; \
+	echo "tsan: the planted race is reported (control)"
+	$(TSAN_RUN) tools/tsan_stress.py
 
 clean:
 	rm -rf $(VENV) build out bench/results .pytest_cache

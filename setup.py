@@ -6,6 +6,7 @@ module of the same dotted name, so adding a module needs no edit here.
 Flags are portable by default (``-O3``). Set ``FMCORE_NATIVE=1`` to add
 ``-march=native`` for a build that only has to run on this CPU, and
 ``FMCORE_DEBUG=1`` for an unoptimised build with assertions.
+``FMCORE_SANITIZE=thread`` builds for ThreadSanitizer (``make tsan``).
 """
 import os
 import sys
@@ -17,6 +18,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SANITIZE = os.environ.get("FMCORE_SANITIZE", "")   # e.g. "thread"
 RTCHECK_NAME = "fmcore_rt.rtcheck.librtcheck"
 RTCHECK_SRC = os.path.join("fmcore_rt", "rtcheck", "librtcheck.c")
 
@@ -28,6 +30,8 @@ def _compile_args():
         args = ["-O3", "-DNDEBUG"]
     if os.environ.get("FMCORE_NATIVE") == "1":
         args.append("-march=native")
+    if SANITIZE:
+        args += [f"-fsanitize={SANITIZE}", "-g", "-O1"]
     # Strict IEEE semantics stay on (no -ffast-math): the engine relies on
     # isfinite checks and exact phase arithmetic.
     return ["-std=c++17", "-fno-strict-aliasing", *args]
@@ -74,6 +78,7 @@ def _extensions():
                 language="c++",
                 include_dirs=[numpy.get_include(), "fmcore_rt", "fmcore", *libs.get("include_dirs", [])],
                 extra_compile_args=_compile_args(),
+                extra_link_args=[f"-fsanitize={SANITIZE}"] if SANITIZE else [],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )

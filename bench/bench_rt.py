@@ -33,6 +33,22 @@ def test_single_set(benchmark):
     benchmark.extra_info["per_op_ns"] = benchmark.stats.stats.mean / N * 1e9
 
 
+def test_single_set_two_writers(benchmark):
+    """Two threads single-setting different slots at once: the cost of a set under contention."""
+    p = full_store()
+    n = 1_000_000
+
+    def two():
+        ts = [threading.Thread(target=_stress.param_single_writer, args=(p, slot, n, 30.0)) for slot in (3, 131)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    benchmark.pedantic(two, rounds=10, iterations=1)
+    benchmark.extra_info["per_op_ns"] = benchmark.stats.stats.mean / n * 1e9
+
+
 def test_queue_push_pop(benchmark):
     q = SpscQueue(N)
 

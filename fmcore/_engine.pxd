@@ -278,6 +278,15 @@ cdef class SynthCore(Processor):
     cdef int32_t* v_chunk_left          # samples left in the voice's current control chunk
     cdef int32_t* v_chunk_len           # its length (CHUNK; less once an event ended it early)
     cdef uint32_t* v_silent             # operators below the floor through the current chunk
+    # the last full tick's targets, and whether the next tick may reuse them (see _control)
+    cdef float* o_amp_t
+    cdef float* v_glt
+    cdef float* v_grt
+    cdef uint8_t* v_steady
+    cdef uint32_t* v_pgen               # part_gen / param_gen at the last full tick
+    cdef uint32_t* v_gen
+    cdef uint32_t part_gen[16]          # bumped by every controller, bend, pressure or MPE change
+    cdef uint32_t param_gen             # bumped when an operator or tuning parameter changes
     cdef uint8_t* v_done                # carriers silent for good: retire at the chunk's end
     # control state at the voice's last tick (see _retick)
     cdef float* o_db0

@@ -29,7 +29,8 @@ from libc.stdint cimport int64_t, uint8_t, int8_t, int32_t, uint32_t, uint64_t, 
 from libc.stdint cimport uint16_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
-from fmcore_rt.processor cimport Processor
+from fmcore_rt.processor cimport Processor, USE_RESET, USE_SETTLE
+from fmcore_rt.processor import exclusive
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
 from fmcore_rt.spsc cimport EV_USER          # tuning changes (fmcore.tuning)
@@ -382,6 +383,12 @@ cdef class SynthCore(Processor):
         self.v_peg_cents0 = <float*>PyMem_Malloc(ns * sizeof(float))
         self.v_peg_stage0 = <int8_t*>PyMem_Malloc(ns)
         self.v_chunk_len = <int32_t*>PyMem_Malloc(ns * sizeof(int32_t))
+        self.o_amp_t = <float*>PyMem_Malloc(no * sizeof(float))
+        self.v_glt = <float*>PyMem_Malloc(ns * sizeof(float))
+        self.v_grt = <float*>PyMem_Malloc(ns * sizeof(float))
+        self.v_steady = <uint8_t*>PyMem_Malloc(ns)
+        self.v_pgen = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
+        self.v_gen = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
         self.v_silent = <uint32_t*>PyMem_Malloc(ns * sizeof(uint32_t))
         self.segs = <Seg*>PyMem_Malloc(ns * NSEG * sizeof(Seg))
         self.prog = <Prog*>PyMem_Malloc(ns * sizeof(Prog))
@@ -398,7 +405,8 @@ cdef class SynthCore(Processor):
             self.ser.ext = <float*>PyMem_Malloc(MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
             self.ser.y = <float*>PyMem_Malloc(MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
         if (self.v_chunk_len == NULL or self.v_silent == NULL or self.segs == NULL or self.v_nseg == NULL
-                or self.prog == NULL
+                or self.prog == NULL or self.o_amp_t == NULL or self.v_glt == NULL or self.v_grt == NULL
+                or self.v_steady == NULL or self.v_pgen == NULL or self.v_gen == NULL
                 or self.v_nrend == NULL or self.vout == NULL or self.ybuf == NULL or self.ser == NULL
                 or self.act == NULL or self.serq == NULL or self.lane_v == NULL
                 or self.ser.ext == NULL or self.ser.y == NULL):
@@ -443,6 +451,8 @@ cdef class SynthCore(Processor):
         self.age_counter = 0
         self.event_time = 0
         self.tune_cents = 0
+        self.param_gen = 0
+        memset(self.part_gen, 0, sizeof(self.part_gen))
         for c in range(N_PENDING):
             self.pending[c].store(0)
         for c in range(N_PARTS):
@@ -498,7 +508,8 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.v_peg_stage0)
         PyMem_Free(self.tune_pitch); PyMem_Free(self.v_timbre_db)
         PyMem_Free(self.v_chunk_len); PyMem_Free(self.v_silent); PyMem_Free(self.segs); PyMem_Free(self.v_nseg)
-        PyMem_Free(self.prog)
+        PyMem_Free(self.prog); PyMem_Free(self.o_amp_t); PyMem_Free(self.v_glt); PyMem_Free(self.v_grt)
+        PyMem_Free(self.v_steady); PyMem_Free(self.v_pgen); PyMem_Free(self.v_gen)
         PyMem_Free(self.v_nrend); PyMem_Free(self.vout); PyMem_Free(self.ybuf)
         PyMem_Free(self.act); PyMem_Free(self.serq); PyMem_Free(self.lane_v)
         if self.ser != NULL:
@@ -815,8 +826,12 @@ cdef class SynthCore(Processor):
         for ch in (range(N_PARTS) if channel is None else [self._check_channel(channel)]):
             self.send(0xB0 | ch, 120, 0)
 
+    @exclusive(USE_RESET, "reset()")
     def reset(self):
-        """Stop every voice, reset controllers and the clock, drop queued events (audio stopped)."""
+        """Stop every voice, reset controllers and the clock, drop queued events (audio stopped).
+
+        Raises ``ProcessorBusyError`` if another thread is in ``process()``.
+        """
         self._reclaim()
         with nogil:
             self._adopt_plans()
@@ -836,6 +851,7 @@ cdef class SynthCore(Processor):
         self.event_time = 0
         self.age_counter = 0
 
+    @exclusive(USE_SETTLE, "settle()")
     def settle(self):
         """Jump every smoothed parameter to its target (for a deterministic offline start)."""
         self.params.settle()
@@ -1140,11 +1156,19 @@ cdef class SynthCore(Processor):
         cdef const RtEvent* q
         cdef RtEvent ev
         self.params.begin_block(nframes)
+        cdef float lvl
+        cdef double tune
         for i in range(MAX_OPS):
             # operator parameters take their block-end value (as every control tick reads them)
-            self.op_lvl[i] = self.params.end(self.p_op_level[i])
-            self.op_tune[i] = exp2(self.params.end(self.p_op_detune[i]) / 1200.0)
-        self.tune_cents = self.params.end(self.p_tune)
+            lvl = self.params.end(self.p_op_level[i])
+            tune = exp2(self.params.end(self.p_op_detune[i]) / 1200.0)
+            if lvl != self.op_lvl[i] or tune != self.op_tune[i]:
+                self.op_lvl[i] = lvl
+                self.op_tune[i] = tune
+                self.param_gen += 1
+        if self.params.end(self.p_tune) != self.tune_cents:
+            self.tune_cents = self.params.end(self.p_tune)
+            self.param_gen += 1
         self._adopt_plans()
         memset(self.buf_l, 0, nframes * sizeof(float))
         memset(self.buf_r, 0, nframes * sizeof(float))
@@ -1237,6 +1261,8 @@ cdef class SynthCore(Processor):
         cdef int kind = status & 0xF0
         if self._mpe_filter(status, d1, d2):
             return
+        if kind != 0x90 and kind != 0x80:
+            self.part_gen[ch] += 1       # any controller may move a part's sound: full ticks again
         if kind == 0x90:
             if d2 == 0:
                 self._note_off(ch, d1)
@@ -1525,6 +1551,7 @@ cdef class SynthCore(Processor):
         self.v_chunk_left[v] = 0     # first control tick at the onset frame
         self.v_chunk_len[v] = 0
         self.prog[v].key = NO_PROG
+        self.v_steady[v] = 0
         self.v_done[v] = 0
         cdef double hz = 440.0 * exp2((self.tune_pitch[ch * 128 + note] - 69) / 12.0)
         self.v_note_hz[v] = hz
@@ -1991,23 +2018,24 @@ cdef class SynthCore(Processor):
         # (arrays through locals: with -fno-strict-aliasing every store would otherwise
         # reload each pointer from self)
         cdef Plan* p = &self.vplan[v]
-        cdef int ns = self.nslots, nops = p.n_ops
-        cdef PartState* part = &self.part[self.v_chan[v]]
+        cdef int nops = p.n_ops, ch = self.v_chan[v]
+        cdef PartState* part = &self.part[ch]
         cdef int k, o
         cdef uint64_t* phase = self.o_phase
         cdef uint64_t* inc = self.o_inc
         cdef float* gain = self.o_gain
         cdef float* dg = self.o_dg
         cdef float* db = self.o_db
+        cdef float* amp_t = self.o_amp_t
         cdef const float* off = self.o_off_db
         cdef const int8_t* stage = self.o_stage
         cdef const double* base = self.o_base_inc
-        # close the chunk that ends here: the phases and gains it reached, as its loops computed
-        # them (an event that cut it short changes nothing up to its frame), and the exact phase
-        cdef int el = self.v_chunk_len[v]
         cdef uint32_t* ph32 = self.o_ph32
         cdef uint32_t* inc32 = self.o_inc32
         cdef int32_t err
+        # close the chunk that ends here: the phases and gains it reached, as its loops computed
+        # them (an event that cut it short changes nothing up to its frame), and the exact phase
+        cdef int el = self.v_chunk_len[v]
         if el > 0:
             for k in range(nops):
                 o = v * MAX_OPS + k
@@ -2019,6 +2047,25 @@ cdef class SynthCore(Processor):
                 self.v_gr[v] = self.k.ramp(self.v_gr[v], self.v_dgr[v], el)
         self._save_tick(v)
         self._advance(v, CHUNK)
+        cdef uint32_t silent = 0
+        if self.v_steady[v] and self.v_pgen[v] == self.part_gen[ch] and self.v_gen[v] == self.param_gen:
+            # Nothing that sets this chunk's targets has moved since the last full tick (envelopes
+            # holding, no LFO or pitch-envelope movement, no controller or parameter change): the
+            # same increments and amplitude targets, so the same numbers without recomputing them.
+            for k in range(nops):
+                o = v * MAX_OPS + k
+                dg[o] = (amp_t[o] - gain[o]) * (1.0 / CHUNK)
+                if amp_t[o] == 0.0 and gain[o] == 0.0:
+                    silent |= 1u << k
+                err = <int32_t>(<uint32_t>(phase[o] >> 32) - ph32[o])
+                inc32[o] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32) + <uint32_t>(
+                    (err + CHUNK // 2) // CHUNK if err >= 0 else -((CHUNK // 2 - err) // CHUNK))
+            self.v_silent[v] = silent
+            self.v_dgl[v] = (self.v_glt[v] - self.v_gl[v]) * (1.0 / CHUNK)
+            self.v_dgr[v] = (self.v_grt[v] - self.v_gr[v]) * (1.0 / CHUNK)
+            self.v_chunk_left[v] = CHUNK
+            self.v_chunk_len[v] = CHUNK
+            return
         cdef float lfo = lfo_value(p.lfo_wave, self.v_lfo_phase[v], self.v_lfo_sh[v])
         cdef float ramp = 1.0
         cdef double t = self.v_time[v]
@@ -2027,19 +2074,21 @@ cdef class SynthCore(Processor):
         elif p.lfo_delay > 0 and t < p.lfo_hold + p.lfo_delay:
             ramp = <float>((t - p.lfo_hold) / p.lfo_delay)
         cdef float pitch_depth = (p.lfo_pitch_cents + part.modwheel * p.mw_pitch_cents
-                                  + part.aftertouch * p.at_pitch_cents) * ramp
-        cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db) * ramp
+                                  + part.aftertouch * p.at_pitch_cents)
+        cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db)
+        cdef bint still = pitch_depth == 0 and amp_depth == 0 and (not p.peg_active or
+                                                                  self.v_peg_stage[v] == 3 or self.v_peg_stage[v] == 5)
+        pitch_depth *= ramp
+        amp_depth *= ramp
         cdef float am_db = amp_depth * 0.5 * (1.0 - lfo)
         cdef double cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
-                             + p.transpose_cents + self.tune_cents + self.mpe_cents[self.v_chan[v]])
+                             + p.transpose_cents + self.tune_cents + self.mpe_cents[ch])
         cdef double factor = fm_exp2(cents * (1.0 / 1200.0))
         cdef double f
         cdef float total
         cdef float x[MAX_OPS]
         cdef float scale[MAX_OPS]
-        cdef float amp[MAX_OPS]
         cdef bint done = True
-        cdef uint32_t silent = 0
         cdef const OpPlan* op
         for k in range(nops):
             o = v * MAX_OPS + k
@@ -2061,12 +2110,14 @@ cdef class SynthCore(Processor):
                 total = 12.0
             x[k] = total * 0.16609640474436813 if db[o] > FLOOR else -1000.0
             scale[k] = op.level * self.op_lvl[k]
-        self.k.amps(x, scale, amp, nops)
+            if stage[o] != 3 and stage[o] != 5:
+                still = False
+        self.k.amps(x, scale, amp_t + v * MAX_OPS, nops)
         for k in range(nops):
             o = v * MAX_OPS + k
             op = &p.op[k]
-            dg[o] = (amp[k] - gain[o]) * (1.0 / CHUNK)
-            if amp[k] == 0.0 and gain[o] == 0.0:
+            dg[o] = (amp_t[o] - gain[o]) * (1.0 / CHUNK)
+            if amp_t[o] == 0.0 and gain[o] == 0.0:
                 silent |= 1u << k       # the envelope is at its floor (-96 dB) through the chunk
             # a carrier is silent for good below the floor when not heading up again
             if op.carrier != 0 and not (db[o] <= FLOOR and (stage[o] >= 4 or
@@ -2081,10 +2132,16 @@ cdef class SynthCore(Processor):
         if self.v_gl[v] < 0:
             self.v_gl[v] = gl_t
             self.v_gr[v] = gr_t
+        self.v_glt[v] = gl_t
+        self.v_grt[v] = gr_t
         self.v_dgl[v] = (gl_t - self.v_gl[v]) * (1.0 / CHUNK)
         self.v_dgr[v] = (gr_t - self.v_gr[v]) * (1.0 / CHUNK)
         self.v_chunk_left[v] = CHUNK
         self.v_chunk_len[v] = CHUNK
+        # the next tick may take the short way if nothing moves in between
+        self.v_steady[v] = still
+        self.v_pgen[v] = self.part_gen[ch]
+        self.v_gen[v] = self.param_gen
 
     cdef void _advance(self, int v, int n) noexcept nogil:
         """Move voice ``v``'s time, LFO, pitch envelope and operator envelopes on by ``n`` samples."""
@@ -2144,6 +2201,7 @@ cdef class SynthCore(Processor):
         the chunk (a release, a bend, a controller) rewinds to the tick and advances by the
         samples already rendered, so the next tick, at the event's frame, applies it exactly.
         """
+        self.v_steady[v] = 0             # whatever the event changed, the next tick recomputes
         cdef int left = self.v_chunk_left[v]
         if left == 0:
             return
@@ -2154,6 +2212,7 @@ cdef class SynthCore(Processor):
 
     cdef void _retick_part(self, int ch) noexcept nogil:
         cdef int v
+        self.part_gen[ch] += 1
         for v in range(self.nslots):
             if self.v_state[v] and self.v_chan[v] == ch:
                 self._retick(v)
@@ -2208,6 +2267,11 @@ def _compile_into(patch, uintptr_t dest):
     """Validate ``patch`` and write its flat plan to the Plan at address ``dest`` (control thread)."""
     cdef Plan* p = <Plan*>dest
     g = patch.validate()
+    # the plan's arrays are fixed (MAX_OPS, MAX_EDGES): never write past them, whatever validate() let by
+    if not 1 <= g.n_ops <= MAX_OPS or len(g.order) != g.n_ops or len(patch.operators) != g.n_ops:
+        raise ValueError(f"a plan holds 1..{MAX_OPS} operators, got {g.n_ops}")
+    if sum(len(m) for m in g.modulators) > MAX_EDGES or sum(len(f) for f in g.feedback) > MAX_EDGES:
+        raise ValueError(f"a plan holds at most {MAX_EDGES} modulation and {MAX_EDGES} feedback edges")
     memset(p, 0, sizeof(Plan))
     p.n_ops = g.n_ops
     cdef int k, e = 0, fe = 0

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fmcore import interrupts
 from fmcore.errors import FmcoreError
+from fmcore.interrupts import Terminated
 
 # Errors that are the user's input, not our bug: reported as one line.
 _USER_ERRORS: tuple[type[BaseException], ...] = (FmcoreError, FileNotFoundError, IsADirectoryError,
@@ -34,7 +36,9 @@ def _describe(err: BaseException) -> str:
         reason = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory",
                   PermissionError: "permission denied"}.get(type(err), err.strerror)
         return f"{err.filename}: {reason}"
-    return str(err)
+    from fmcore.errors import describe_error
+
+    return describe_error(err)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,11 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
+    interrupts.install()
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("fmcore: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        signum = e.args[0] if isinstance(e, Terminated) else 2
+        print("fmcore: terminated" if isinstance(e, Terminated) else "fmcore: interrupted", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         # output piped into `head` & co.: not an error; silence the flush at exit
         import os

@@ -31,4 +31,17 @@ def nonneg_float(text: str) -> float:
     return v
 
 
+def float_range(lo: float, hi: float, what: str = "a number") -> Callable[[str], float]:
+    """An argparse type accepting finite numbers in lo..hi."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"expected {what} in {lo:g}..{hi:g}, got {text}")
+        return v
+    return parse
+
+
 positive_int = int_range(1)

@@ -12,6 +12,12 @@ output one sample late (the DX7's two-sample average). Compilation (on the
 control thread) validates, sorts topologically with Kahn's algorithm and
 yields a ``CompiledGraph`` with the operator order and modulator lists that
 the engine copies into its C plan.
+
+Edges listed more than once (the same ``src -> dst``, or the same feedback
+edge) are merged into one whose amount is their sum: phase modulation adds,
+so the sound is the same, and a graph never holds more edges than the plan's
+fixed capacity (12 x 12). The merged amount must still be within
+``MAX_INDEX``; repeated carriers add their levels the same way.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from fmcore.errors import FmcoreError
 
 MAX_OPERATORS = 12
 MAX_INDEX = 64.0  # radians; far beyond musical use, keeps phase arithmetic in range
+MAX_CARRIER_LEVEL = 16.0
 
 
 class GraphError(FmcoreError, ValueError):
@@ -46,20 +53,20 @@ class Graph:
         ``carriers`` items are ``op`` or ``(op, level)``.
         """
         def edge(e):
-            e = tuple(e)
+            e = _items(e, "an edge is (src, dst) or (src, dst, amount)")
             if len(e) == 2:
-                return (int(e[0]), int(e[1]), 1.0)
+                return (_op_number(e[0], e), _op_number(e[1], e), 1.0)
             if len(e) == 3:
-                return (int(e[0]), int(e[1]), float(e[2]))
-            raise GraphError(f"an edge is (src, dst) or (src, dst, amount), got {e!r}")
+                return (_op_number(e[0], e), _op_number(e[1], e), _amount(e[2], e))
+            raise GraphError(f"an edge is (src, dst) or (src, dst, amount), got {_short(e)}")
 
         def carrier(c):
-            if isinstance(c, (int,)):
-                return (int(c), 1.0)
-            c = tuple(c)
+            if isinstance(c, (int, float)) and not isinstance(c, bool):
+                return (_op_number(c, c), 1.0)
+            c = _items(c, "a carrier is op or (op, level)")
             if len(c) != 2:
-                raise GraphError(f"a carrier is op or (op, level), got {c!r}")
-            return (int(c[0]), float(c[1]))
+                raise GraphError(f"a carrier is op or (op, level), got {_short(c)}")
+            return (_op_number(c[0], c), _amount(c[1], c))
 
         return cls(int(n_ops), tuple(edge(e) for e in edges), tuple(carrier(c) for c in carriers),
                    tuple(edge(e) for e in feedback))
@@ -67,6 +74,35 @@ class Graph:
     def compile(self) -> CompiledGraph:
         """Validate and sort; raise ``GraphError`` naming the problem."""
         return compile_graph(self)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _items(value, what: str) -> tuple:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise GraphError(f"{what}, got {_short(value)}")
+    return tuple(value)
+
+
+def _op_number(value, item) -> int:
+    """An operator number: a whole number (JSON may give 2.0), never a bool, NaN or infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GraphError(f"operator numbers are whole numbers, got {_short(value)} in {_short(item)}")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise GraphError(f"operator numbers are whole numbers, got {value!r} in {_short(item)}")
+    return int(value)
+
+
+def _amount(value, item) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GraphError(f"an amount is a number, got {_short(value)} in {_short(item)}")
+    try:
+        return float(value)
+    except OverflowError:   # an int beyond float range
+        raise GraphError(f"amount {_short(value, 30)} in {_short(item, 30)} is out of range") from None
 
 
 @dataclass(frozen=True)
@@ -112,12 +148,14 @@ def compile_graph(g: Graph) -> CompiledGraph:
         raise GraphError("the graph has no carrier: nothing would reach the output")
     for op, level in g.carriers:
         _check_op(n, op, f"carrier {op}")
-        _check_amount(level, f"carrier {op}", 16.0)
+        _check_amount(level, f"carrier {op}", MAX_CARRIER_LEVEL)
+    merged_edges = _merge(g.edges, "edge", MAX_INDEX)
+    merged_feedback = _merge(g.feedback, "feedback edge", MAX_INDEX)
 
     # Kahn's algorithm; ties broken by operator number so the order is stable.
     succ: list[list[int]] = [[] for _ in range(n)]
     indeg = [0] * n
-    for s, d, _ in g.edges:
+    for s, d, _ in merged_edges:
         succ[s - 1].append(d - 1)
         indeg[d - 1] += 1
     ready = sorted(i for i in range(n) if indeg[i] == 0)
@@ -135,17 +173,37 @@ def compile_graph(g: Graph) -> CompiledGraph:
                          "a cycle is legal only as an explicit feedback edge")
 
     mods: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for s, d, a in g.edges:
+    for s, d, a in merged_edges:
         mods[d - 1].append((s - 1, a))
     fbs: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for s, d, a in g.feedback:
+    for s, d, a in merged_feedback:
         fbs[d - 1].append((s - 1, a))
     level = [0.0] * n
+    count = [0] * n
     for op, lv in g.carriers:
         level[op - 1] += lv
+        count[op - 1] += 1
+    for i in range(n):
+        if count[i] > 1 and abs(level[i]) > MAX_CARRIER_LEVEL:
+            raise GraphError(f"carrier {i + 1} is listed {count[i]} times; their levels add up to {level[i]:g}, "
+                             f"outside [-{MAX_CARRIER_LEVEL:g}, {MAX_CARRIER_LEVEL:g}]")
     mask = sum(1 << i for i in range(n) if level[i] != 0.0)
     return CompiledGraph(n, tuple(order), tuple(tuple(m) for m in mods), tuple(tuple(f) for f in fbs),
                          tuple(level), mask)
+
+
+def _merge(edges, what: str, limit: float) -> list[tuple[int, int, float]]:
+    """One edge per (src, dst), amounts added, in order of first appearance; the sum within ``limit``."""
+    amount: dict[tuple[int, int], float] = {}
+    count: dict[tuple[int, int], int] = {}
+    for s, d, a in edges:
+        amount[(s, d)] = amount.get((s, d), 0.0) + a
+        count[(s, d)] = count.get((s, d), 0) + 1
+    for (s, d), total in amount.items():
+        if count[(s, d)] > 1 and not abs(total) <= limit:
+            raise GraphError(f"{what} {s}->{d} is listed {count[(s, d)]} times; duplicates are merged by adding "
+                             f"their amounts, and the sum {total:g} is outside [-{limit:g}, {limit:g}]")
+    return [(s, d, a) for (s, d), a in amount.items()]
 
 
 def _find_cycle(n: int, edges) -> str:

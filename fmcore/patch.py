@@ -32,7 +32,10 @@ class PatchError(FmcoreError, ValueError):
 def _num(where: str, value: Any, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise PatchError(f"{where}: expected a number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:   # an int beyond float range (JSON allows 10**400)
+        raise PatchError(f"{where}: {str(value)[:20]}... is out of range") from None
     if not math.isfinite(v):
         raise PatchError(f"{where}: must be finite, got {value!r}")
     if not lo <= v <= hi:
@@ -305,7 +308,13 @@ class Patch:
                 data = json.load(f)
         except FileNotFoundError:
             raise PatchError("no such file", path=os.fspath(path)) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        except OSError as e:
+            raise PatchError(f"cannot read: {e.strerror or e}", path=os.fspath(path)) from None
+        except UnicodeDecodeError as e:
+            raise PatchError(f"not a JSON patch: byte {e.start} is not UTF-8", path=os.fspath(path)) from None
+        except RecursionError:
+            raise PatchError("not a patch: JSON nested too deeply", path=os.fspath(path)) from None
+        except ValueError as e:   # JSONDecodeError, or an integer too long to convert
             raise PatchError(f"not valid JSON: {e}", path=os.fspath(path)) from None
         try:
             return cls.from_dict(data)
@@ -325,7 +334,7 @@ class Patch:
     def graph(self) -> Graph:
         try:
             return Graph.make(len(self.operators), self.edges, self.carriers, self.feedback)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             if isinstance(e, GraphError):
                 raise PatchError(str(e)) from None
             raise PatchError(f"graph: {e}") from None
@@ -334,12 +343,21 @@ class Patch:
         """Check every field; return the compiled graph. Raises ``PatchError``."""
         if not isinstance(self.name, str):
             raise PatchError(f"patch.name: expected a string, got {self.name!r}")
+        if not isinstance(self.operators, (list, tuple)):
+            raise PatchError(f"patch.operators: expected a list of Operators, got {type(self.operators).__name__}")
         if not 1 <= len(self.operators) <= MAX_OPERATORS:
             raise PatchError(f"patch.operators: 1..{MAX_OPERATORS} operators, got {len(self.operators)}")
         for i, op in enumerate(self.operators):
             if not isinstance(op, Operator):
                 raise PatchError(f"operators[{i}]: expected an Operator, got {type(op).__name__}")
+            for name, kind in (("env", Envelope), ("level_scaling", KeyScaling)):
+                if not isinstance(getattr(op, name), kind):
+                    raise PatchError(f"operators[{i}].{name}: expected {kind.__name__}, "
+                                     f"got {type(getattr(op, name)).__name__}")
             op.validate(f"operators[{i}]")
+        for name, kind in (("lfo", Lfo), ("pitch_env", PitchEnvelope), ("controllers", Controllers)):
+            if not isinstance(getattr(self, name), kind):
+                raise PatchError(f"patch.{name}: expected {kind.__name__}, got {type(getattr(self, name)).__name__}")
         self.lfo.validate()
         self.pitch_env.validate()
         self.controllers.validate()

@@ -70,7 +70,7 @@ def check_stem_dir(directory: str | os.PathLike) -> Path:
 
 class StemFiles:
     """Streams stems to ``directory`` as ``<name><suffix>`` files; nothing appears there unless the
-    render succeeds (stems go to hidden float32 files first, renamed or converted at the end)."""
+    render succeeds (stems go to hidden float32 scratch files first, written out at the end)."""
 
     def __init__(self, directory: str | os.PathLike, suffix: str, sample_rate: int, subtype: str):
         from fmcore.audiofile import format_for
@@ -83,11 +83,14 @@ class StemFiles:
         self.tmp: dict[int, Path] = {}
         self.peaks = np.zeros(N_STEMS)
         self._made_dir = False
+        self._scratch = contextlib.ExitStack()      # the temporary files, named as fmcore.atomicfile names them
         self.gain_db = 0.0
         self.written: list[Path] = []
 
     def __call__(self, a: int, b: int, block: np.ndarray) -> None:
         import soundfile as sf
+
+        from fmcore.atomicfile import scratch_path
 
         for k in range(N_STEMS):
             f = self.files.get(k)
@@ -97,7 +100,7 @@ class StemFiles:
                 if not self.dir.exists():
                     self.dir.mkdir(parents=True)
                     self._made_dir = True
-                path = self.dir / f".{STEM_NAMES[k]}.part.wav"
+                path = self._scratch.enter_context(scratch_path(self.dir / (STEM_NAMES[k] + self.suffix), ".wav"))
                 f = self.files[k] = sf.SoundFile(path, "w", self.sample_rate, 2, subtype="FLOAT", format="WAV")
                 self.tmp[k] = path
                 silence = np.zeros((1 << 16, 2), np.float32)
@@ -111,7 +114,7 @@ class StemFiles:
         (one gain for all stems, so they still add up), and move the files to their names."""
         import soundfile as sf
 
-        from fmcore.atomicfile import atomic_path
+        from fmcore.audiofile import AudioWriter
 
         for f in self.files.values():
             f.close()
@@ -121,16 +124,12 @@ class StemFiles:
         self.gain_db = 20 * math.log10(gain) if gain > 0 else -math.inf
         for k in sorted(self.tmp):
             dest = self.dir / (STEM_NAMES[k] + self.suffix)
-            if gain == 1.0 and self.format == "WAV" and self.subtype == "FLOAT":
-                os.replace(self.tmp[k], dest)
-            else:
-                with atomic_path(dest, self.suffix) as out, sf.SoundFile(self.tmp[k]) as src, \
-                        sf.SoundFile(out, "w", self.sample_rate, 2, subtype=self.subtype, format=self.format) as dst:
-                    for chunk in src.blocks(1 << 16, dtype="float32"):
-                        dst.write(chunk * np.float32(gain))
-                os.unlink(self.tmp[k])
+            with sf.SoundFile(self.tmp[k]) as src, AudioWriter(dest, self.sample_rate, self.subtype) as dst:
+                for chunk in src.blocks(1 << 16, dtype="float32"):
+                    dst.write((chunk * np.float32(gain)).T if gain != 1.0 else chunk.T)
             self.written.append(dest)
         self.tmp.clear()
+        self._scratch.close()
         return self.written
 
     def abort(self) -> None:
@@ -138,9 +137,7 @@ class StemFiles:
         for f in self.files.values():
             with contextlib.suppress(Exception):
                 f.close()
-        for p in self.tmp.values():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(p)
+        self._scratch.close()
         if self._made_dir:
             with contextlib.suppress(OSError):
                 self.dir.rmdir()

@@ -11,11 +11,11 @@ from fmcore_rt.spsc import SpscQueue, EVENT_DTYPE
 from fmcore_rt.pool import RtPool
 from fmcore_rt.clock import SampleClock
 from fmcore_rt.timing import TimingStats
-from fmcore_rt.processor import Processor, Gain
+from fmcore_rt.processor import Processor, ProcessorBusyError, Gain
 
 PARAM_COUNT = 256
 
 __all__ = [
     "AtomicParams", "ParamSpec", "SpscQueue", "EVENT_DTYPE", "RtPool", "SampleClock",
-    "TimingStats", "Processor", "Gain", "PARAM_COUNT",
+    "TimingStats", "Processor", "ProcessorBusyError", "Gain", "PARAM_COUNT",
 ]

@@ -10,7 +10,10 @@ through the lock-free structures of ``fmcore_rt``.
 On its first callback the audio thread asks for real-time scheduling
 (``SCHED_FIFO``) unless it already has it; ``stats.realtime`` reports the
 outcome. That one system call happens before the first block, outside the
-real-time section the checker watches.
+real-time section the checker watches. Everything after it (counters, the
+split into blocks, the busy check) is inside the section. A callback that
+finds the processor busy on another thread writes silence and counts it
+(``Processor.busy_skips``); it never waits.
 """
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memset
@@ -18,6 +21,7 @@ from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, m
 from posix.types cimport pid_t
 
 from fmcore_rt.processor cimport Processor
+from fmcore_rt.rtcheck.hooks cimport fmrt_hooks_init, fmrt_rt_enter, fmrt_rt_exit
 
 import os
 import time
@@ -119,8 +123,7 @@ cdef extern from "<sched.h>" nogil:
     int sched_get_priority_max(int)
     int sched_get_priority_min(int)
 
-cdef enum:
-    MAX_CHANNELS = 32
+fmrt_hooks_init()
 
 # JACK clients opened by this module are named after the program (ports "fmcore:out_0", ...)
 _client_name = b"fmcore"
@@ -229,27 +232,19 @@ cdef class _PaCore:
         self.finished.store(0)
 
     cdef int on_callback(self, float** out, unsigned long nframes, unsigned long flags) noexcept nogil:
-        cdef float* cur[MAX_CHANNELS]
-        cdef unsigned long pos = 0
-        cdef int m, c, r
-        cdef int nch = self.nchannels
         if self.callbacks.load(memory_order_relaxed) == 0:
-            self._raise_priority()
+            self._raise_priority()     # one system call, before the first block, outside the section
+        fmrt_rt_enter()                # the checker watches the glue as well as the render
         if flags & paOutputUnderflow:
             if self.underflows.fetch_add(1, memory_order_relaxed) == 0:
                 self.first_underflow.store(<int64_t>self.callbacks.load(memory_order_relaxed), memory_order_relaxed)
-        while pos < nframes:
-            m = <int>(nframes - pos) if nframes - pos < <unsigned long>self.max_block else self.max_block
-            for c in range(nch):
-                cur[c] = out[c] + pos
-            r = self.proc.run_block(cur, nch, m, NULL, 0)
-            if r < 0:
-                self.render_errors.fetch_add(1, memory_order_relaxed)
-                for c in range(nch):
-                    memset(cur[c], 0, m * sizeof(float))
-            pos += m
+        # busy (another thread inside the processor): silence, counted in busy_skips, no waiting
+        cdef int failed = self.proc.run_callback(out, self.nchannels, nframes)
+        if failed:
+            self.render_errors.fetch_add(failed, memory_order_relaxed)
         self.frames.fetch_add(nframes, memory_order_relaxed)
         self.callbacks.fetch_add(1, memory_order_release)
+        fmrt_rt_exit()
         return paContinue
 
     cdef void _raise_priority(self) noexcept nogil:

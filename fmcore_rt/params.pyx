@@ -1,27 +1,47 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
-"""Atomic parameter store: wait-free single sets, never-torn batches.
+"""Atomic parameter store: wait-free single sets, never-torn batches, nothing lost.
 
-Design
-------
-Single sets: each slot is one ``std::atomic<uint64_t>`` cell packing the float
-bits (low 32), a 31-bit write sequence number and a batch flag (bit 63). A set
-takes a sequence number from a global counter (``fetch_add``) and stores the
-cell: two wait-free atomic operations, callable from any thread.
+Protocol
+--------
+Every slot has a *batch generation*: how many batches have written it
+(31 bits, wrapping). Batch writers are serialised by a mutex the audio thread
+never touches; they keep the master state (each slot's latest batch value and
+generation).
 
-Batches: a triple buffer. A batch writer (serialised among control threads by
-a mutex that the audio thread never touches) fills its back buffer with values,
-a slot mask and one sequence number, then swaps it into the middle with an
-atomic exchange. The audio thread, at block start, swaps the middle into its
-front buffer if it is newer, so it always sees a batch whole or not at all.
-Batch values are also stored in the cells, flagged, so control-side reads see
-them at once; the audio side ignores flagged cells and takes batch values only
-from the triple buffer.
+Batch (control side): bump the generation of each slot written, copy the whole
+master state into the back buffer of a triple buffer and swap it into the
+middle (one atomic exchange), then publish each written slot's (value,
+generation) in ``batch[i]``, then replace each written slot's cell by a marker,
+unless it already holds a single set that saw the new generation (a CAS that
+can only fail when such a single set lands meanwhile). Each buffer holds the
+whole state, so a buffer the audio thread never sees loses nothing.
 
-Ordering: the audio side remembers per slot the sequence of the write it last
-applied, and applies a single set or a batch value only if it is newer, so a
-single set made after a batch wins and vice versa.
+Single set (control side, any thread, wait-free): read the slot's generation
+from ``batch[i]``, store (value, that generation, SINGLE) into ``cell[i]``: one
+atomic load and one atomic store.
+
+Which write wins: a single set is newer than the slot's latest batch exactly
+when its cell carries that batch's generation (it read the generation after
+the batch published it); one that carries an older generation was overtaken
+by the batch. Control-side reads (``control_value``) apply this rule to
+``cell[i]`` and ``batch[i]``; the audio thread applies it to ``cell[i]`` and the
+generation of its adopted buffer. Both read the same final cells and
+buffers, so once writers stop they agree. Generations are compared for
+equality only and the batch's marker clears a slot's stale single set, so a
+wrap would need 2^31 batches to one slot while one single set is between its
+load and its store.
+
+Audio side, at block start: adopt the middle buffer if it is new (one
+exchange); a slot whose adopted generation differs from the one its target
+accounts for takes the batch value (the batch is newer). Then every cell
+holding a single set of the adopted generation sets its slot's target. So a
+batch lands whole in one block: all its slots change in the block that
+adopts its buffer, each to the batch value or to a later single set.
 
 Smoothing: each slot ramps linearly to a new target over its smoothing time.
+
+``tools/params_model.pml`` is a Promela model of this protocol; spin checks
+every interleaving of it (``tests/test_params_model.py``).
 """
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.math cimport isfinite, lround
@@ -29,24 +49,21 @@ from libc.stdint cimport uint32_t, uint64_t, int32_t
 from libc.string cimport memset, memcpy
 from libcpp.atomic cimport memory_order_relaxed, memory_order_acquire, memory_order_release, memory_order_acq_rel
 
-from fmcore_rt.rt_atomics cimport ParamCells, PARAM_MASK_WORDS
-
-cdef extern from *:
-    int __builtin_ctzll(unsigned long long) nogil
+from fmcore_rt.rt_atomics cimport ParamCells
 
 import contextlib
 import math
 from dataclasses import dataclass
 
-cdef uint64_t BATCH_FLAG = (<uint64_t>1) << 63
-cdef uint32_t SEQ_MASK = 0x7FFFFFFFU
+cdef uint64_t SINGLE_FLAG = (<uint64_t>1) << 63
+cdef uint32_t GEN_MASK = 0x7FFFFFFFU
 cdef uint32_t NEW_BIT = 4
 
 
-cdef inline uint64_t pack(float value, uint32_t seq, bint batch) noexcept nogil:
+cdef inline uint64_t pack(float value, uint32_t gen, uint64_t flag) noexcept nogil:
     cdef uint32_t bits
     memcpy(&bits, &value, 4)
-    return (<uint64_t>bits) | ((<uint64_t>(seq & SEQ_MASK)) << 32) | (BATCH_FLAG if batch else 0)
+    return (<uint64_t>bits) | ((<uint64_t>(gen & GEN_MASK)) << 32) | flag
 
 
 cdef inline float cell_value(uint64_t c) noexcept nogil:
@@ -56,14 +73,13 @@ cdef inline float cell_value(uint64_t c) noexcept nogil:
     return v
 
 
-cdef inline uint32_t cell_seq(uint64_t c) noexcept nogil:
-    return <uint32_t>((c >> 32) & SEQ_MASK)
+cdef inline uint32_t cell_gen(uint64_t c) noexcept nogil:
+    return <uint32_t>((c >> 32) & GEN_MASK)
 
 
-cdef inline bint newer(uint32_t a, uint32_t b) noexcept nogil:
-    # a is newer than b on a 31-bit wrapping sequence
-    cdef uint32_t d = (a - b) & SEQ_MASK
-    return d != 0 and d < 0x40000000
+cdef inline bint single_of(uint64_t c, uint32_t gen) noexcept nogil:
+    # a single set made after the batch of generation `gen` (so it wins over it)
+    return (c & SINGLE_FLAG) != 0 and cell_gen(c) == gen
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,9 @@ cdef class AtomicParams:
         self.back = 0
         self.front = 2
         self.sample_rate = 48000.0
-        memset(self.applied_seq, 0, sizeof(self.applied_seq))
+        memset(self.master_value, 0, sizeof(self.master_value))
+        memset(self.master_gen, 0, sizeof(self.master_gen))
+        memset(self.target_gen, 0, sizeof(self.target_gen))
         memset(self.steps_left, 0, sizeof(self.steps_left))
         memset(self.ramp_len, 0, sizeof(self.ramp_len))
         memset(self.inc, 0, sizeof(self.inc))
@@ -123,6 +141,7 @@ cdef class AtomicParams:
         Names are dotted and lowercase, e.g. ``op3.ratio`` or ``fx.reverb.mix``.
         """
         cdef int i = len(self._specs)
+        cdef int k
         if name in self._index:
             raise ValueError(f"parameter {name!r} is already registered")
         if i >= MAX_PARAMS:
@@ -145,7 +164,14 @@ cdef class AtomicParams:
         self.current[i] = <float>default
         self.start[i] = <float>default
         self.ramp_to[i] = <float>default
-        self.cells.cell[i].store(pack(<float>default, 0, False), memory_order_relaxed)
+        # generation 0 everywhere: the default is the slot's "batch" value until a write
+        self.batch_mutex.lock()
+        self.master_value[i] = <float>default
+        for k in range(3):
+            self.batches[k].value[i] = <float>default
+        self.batch_mutex.unlock()
+        self.cells.batch[i].store(pack(<float>default, 0, 0), memory_order_relaxed)
+        self.cells.cell[i].store(pack(<float>default, 0, 0), memory_order_relaxed)
         self._specs.append(ParamSpec(i, name, float(<float>min), float(<float>max), float(<float>default), unit, smoothing))
         self._index[name] = i
         # publish the slot to the audio side after its spec is written
@@ -215,19 +241,22 @@ cdef class AtomicParams:
             value = self.lo[index]
         elif value > self.hi[index]:
             value = self.hi[index]
-        cdef uint32_t seq = self.cells.seq.fetch_add(1, memory_order_relaxed)
-        self.cells.cell[index].store(pack(value, seq, False), memory_order_release)
+        cdef uint32_t gen = cell_gen(self.cells.batch[index].load(memory_order_acquire))
+        self.cells.cell[index].store(pack(value, gen, SINGLE_FLAG), memory_order_release)
+
+    cdef float control_value(self, int index) noexcept nogil:
+        # the cell first: a single set in it read a generation no newer than batch[i] holds now
+        cdef uint64_t c = self.cells.cell[index].load(memory_order_acquire)
+        cdef uint64_t b = self.cells.batch[index].load(memory_order_acquire)
+        return cell_value(c) if single_of(c, cell_gen(b)) else cell_value(b)
 
     cdef void publish(self, const int* index, const float* value, int n) noexcept nogil:
         cdef int j, i
         cdef float v
-        cdef uint32_t seq
-        cdef uint32_t prev
+        cdef uint32_t prev, g
+        cdef uint64_t c
+        cdef int count = self.cells.count.load(memory_order_acquire)
         self.batch_mutex.lock()
-        cdef ParamBatch* b = &self.batches[self.back]
-        memset(b.mask, 0, sizeof(b.mask))
-        seq = self.cells.seq.fetch_add(1, memory_order_relaxed) & SEQ_MASK
-        b.seq = seq
         for j in range(n):
             i = index[j]
             v = value[j]
@@ -235,13 +264,42 @@ cdef class AtomicParams:
                 v = self.lo[i]
             elif v > self.hi[i]:
                 v = self.hi[i]
-            b.value[i] = v
-            b.mask[i >> 6] |= (<uint64_t>1) << (i & 63)
-            self.cells.cell[i].store(pack(v, seq, True), memory_order_relaxed)
+            self.master_value[i] = v
+            self.master_gen[i] = (self.master_gen[i] + 1) & GEN_MASK
+        # 1. the whole batch state to the audio side, in one exchange
+        cdef ParamBatch* b = &self.batches[self.back]
+        memcpy(b.value, self.master_value, count * sizeof(float))
+        memcpy(b.gen, self.master_gen, count * sizeof(uint32_t))
         prev = self.cells.middle.exchange(self.back | NEW_BIT, memory_order_acq_rel)
         self.back = prev & 3
+        # 2. to control-side readers and single setters
+        for j in range(n):
+            i = index[j]
+            self.cells.batch[i].store(pack(self.master_value[i], self.master_gen[i], 0), memory_order_release)
+        # 3. retire older single sets from the cells (keeps generations from aliasing)
+        for j in range(n):
+            i = index[j]
+            g = self.master_gen[i]
+            c = self.cells.cell[i].load(memory_order_relaxed)
+            while not single_of(c, g):
+                if self.cells.cell[i].compare_exchange_weak(c, pack(self.master_value[i], g, 0),
+                                                            memory_order_release, memory_order_relaxed):
+                    break
         self.n_published += 1
         self.batch_mutex.unlock()
+
+    cdef void force_generation(self, int index, uint32_t gen) noexcept nogil:
+        # tests only, while no other thread uses the store: move a slot's batch
+        # generation (e.g. next to the wrap) everywhere it is kept, consistently
+        cdef int k
+        cdef uint64_t c = self.cells.cell[index].load(memory_order_relaxed)
+        gen &= GEN_MASK
+        self.master_gen[index] = gen
+        for k in range(3):
+            self.batches[k].gen[index] = gen
+        self.target_gen[index] = gen
+        self.cells.batch[index].store(pack(self.master_value[index], gen, 0), memory_order_relaxed)
+        self.cells.cell[index].store(pack(cell_value(c), gen, c & SINGLE_FLAG), memory_order_relaxed)
 
     def __setitem__(self, key, value):
         cdef int i = self._resolve(key)
@@ -253,7 +311,7 @@ cdef class AtomicParams:
     def __getitem__(self, key):
         """The value most recently set (clamped), as control threads see it."""
         cdef int i = self._resolve(key)
-        return float(cell_value(self.cells.cell[i].load(memory_order_acquire)))
+        return float(self.control_value(i))
 
     def get(self, key, default=None):
         try:
@@ -322,34 +380,26 @@ cdef class AtomicParams:
 
     cdef void begin_block(self, int nframes) noexcept nogil:
         cdef int n = self.cells.count.load(memory_order_acquire)
-        cdef int i, w
-        cdef uint64_t c, bits
-        cdef uint32_t s, prev
+        cdef int i
+        cdef uint64_t c
+        cdef uint32_t prev
         cdef float t
         cdef ParamBatch* b
-        cdef bint changed
-        # 1. newest complete batch, if any
+        # 1. the newest batch state, if any: slots a batch wrote since take its value
         if self.cells.middle.load(memory_order_relaxed) & NEW_BIT:
             prev = self.cells.middle.exchange(self.front, memory_order_acq_rel)
             self.front = prev & 3
-            b = &self.batches[self.front]
             self.batches_seen += 1
-            for w in range(PARAM_MASK_WORDS):
-                bits = b.mask[w]
-                while bits:
-                    i = w * 64 + __builtin_ctzll(bits)
-                    bits &= bits - 1
-                    if i < n and newer(b.seq, self.applied_seq[i]):
-                        self.applied_seq[i] = b.seq
-                        self.target[i] = b.value[i]
-        # 2. single sets newer than what was applied; 3. advance the ramps
+            b = &self.batches[self.front]
+            for i in range(n):
+                if b.gen[i] != self.target_gen[i]:
+                    self.target_gen[i] = b.gen[i]
+                    self.target[i] = b.value[i]
+        # 2. single sets made after each slot's adopted batch; 3. advance the ramps
         for i in range(n):
             c = self.cells.cell[i].load(memory_order_acquire)
-            if not (c & BATCH_FLAG):
-                s = cell_seq(c)
-                if newer(s, self.applied_seq[i]):
-                    self.applied_seq[i] = s
-                    self.target[i] = cell_value(c)
+            if single_of(c, self.target_gen[i]):
+                self.target[i] = cell_value(c)
             t = self.target[i]
             self.start[i] = self.current[i]
             if t != self.ramp_to[i]:

@@ -144,7 +144,7 @@ class PyAudioStream(StreamBase):
             c[2] += 1
         if frame_count == self.frames_per_buffer:
             try:
-                self.processor.process(self._planar)
+                self.processor.process(self._planar, when_busy="silence")
             except Exception:
                 c[3] += 1
                 self._planar.fill(0.0)
@@ -153,7 +153,7 @@ class PyAudioStream(StreamBase):
         else:                       # PortAudio promised fixed buffers; stay correct anyway
             planar, inter, result = self._odd_buffers(frame_count)
             try:
-                self.processor.process(planar)
+                self.processor.process(planar, when_busy="silence")
             except Exception:
                 c[3] += 1
                 planar.fill(0.0)

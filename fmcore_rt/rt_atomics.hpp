@@ -12,14 +12,19 @@ namespace fmrt {
 constexpr int PARAM_COUNT = 256;
 constexpr int PARAM_MASK_WORDS = PARAM_COUNT / 64;
 
-// One cell per parameter: float bits (low 32) | sequence (31 bits) | batch flag (bit 63).
+// The parameter store (see params.pyx for the protocol).
+//   cell[i]:  the slot's latest single set, or a marker left by a batch:
+//             float bits (low 32) | batch generation (bits 32..62) | SINGLE (bit 63)
+//   batch[i]: the slot's latest batch value and its batch generation, same layout
+//             without the flag (what control-side reads and single sets consult)
 struct ParamCells {
     alignas(64) std::atomic<uint64_t> cell[PARAM_COUNT];
-    alignas(64) std::atomic<uint32_t> seq;    // global write sequence, starts at 1
+    alignas(64) std::atomic<uint64_t> batch[PARAM_COUNT];
     alignas(64) std::atomic<uint32_t> middle; // triple-buffer hand-over index | NEW bit
     std::atomic<int32_t> count;               // slots in use, published with release
-    ParamCells() : seq(1), middle(1), count(0) {
+    ParamCells() : middle(1), count(0) {
         for (auto &c : cell) c.store(0, std::memory_order_relaxed);
+        for (auto &b : batch) b.store(0, std::memory_order_relaxed);
     }
 };
 

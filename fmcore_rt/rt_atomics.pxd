@@ -8,7 +8,7 @@ cdef extern from "rt_atomics.hpp" namespace "fmrt" nogil:
 
     cdef cppclass ParamCells:
         atomic[uint64_t] cell[256]
-        atomic[uint32_t] seq
+        atomic[uint64_t] batch[256]
         atomic[uint32_t] middle
         atomic[int32_t] count
         ParamCells()

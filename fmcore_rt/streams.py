@@ -217,6 +217,7 @@ class StreamStats:
     overruns: int                   # blocks that took longer than their deadline
     underflows: int                 # callbacks PortAudio flagged paOutputUnderflow
     render_errors: int = 0
+    busy_skips: int = 0             # callbacks given silence: another thread was inside the processor
     events_dropped: int = 0
     voices_stolen: int = 0
     realtime: bool | None = None    # audio thread at real-time priority (None: not known yet)
@@ -238,7 +239,7 @@ class StreamStats:
             f"expected {self.expected_rate:.1f}/s), {self.frames} frames",
             f"  callback p50 {self.p50_us:.1f} us, p99 {self.p99_us:.1f} us, p99.9 {self.p999_us:.1f} us, "
             f"max {self.max_us:.1f} us (deadline {self.deadline_us:.0f} us); {self.overruns} overruns",
-            f"  underflows {self.underflows}, events dropped {self.events_dropped}, "
+            f"  underflows {self.underflows}, busy skips {self.busy_skips}, events dropped {self.events_dropped}, "
             f"voices stolen {self.voices_stolen}, real-time priority: {rt}"
             + (f" ({self.realtime_note})" if self.realtime_note else ""),
         ]
@@ -483,7 +484,7 @@ class StreamBase:
             mean_us=_nan_if_none(t.get("mean_us")), p50_us=_nan_if_none(t.get("p50_us")),
             p99_us=_nan_if_none(t.get("p99_us")), p999_us=_nan_if_none(t.get("p999_us")),
             max_us=_nan_if_none(t.get("max_us")), deadline_us=deadline, overruns=int(t.get("overruns", 0)),
-            underflows=underflows, render_errors=render_errors,
+            underflows=underflows, render_errors=render_errors, busy_skips=int(getattr(p, "busy_skips", 0)),
             events_dropped=int(pst.get("events_dropped", 0)), voices_stolen=int(pst.get("voices_stolen", 0)),
             realtime=rt, realtime_note=(note + ("; " + lock_memory.note if self.lock_memory else "")).strip("; "),
             output_latency=self._output_latency(),

@@ -9,6 +9,7 @@ cdef enum:
     TIMING_BINS = TIMING_SUBBINS * TIMING_OCTAVES + 2
 
 cdef int64_t monotonic_ns() noexcept nogil
+cdef int64_t thread_cpu_ns() noexcept nogil   # a system call: outside real-time sections only
 
 cdef class TimingStats:
     cdef atomic[uint64_t]* bins

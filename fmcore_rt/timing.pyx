@@ -9,7 +9,7 @@ a block is being recorded may be off by that one block.
 """
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID
 
 from fmcore_rt.rt_atomics cimport new_atomic_array, delete_atomic_array
 import math
@@ -23,6 +23,14 @@ ctypedef atomic[uint64_t] atomic_u64
 cdef int64_t monotonic_ns() noexcept nogil:
     cdef timespec ts
     clock_gettime(CLOCK_MONOTONIC, &ts)   # vDSO: no system call on Linux
+    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef int64_t thread_cpu_ns() noexcept nogil:
+    # CPU time of the calling thread. A real system call (the vDSO does not serve
+    # CPU-time clocks): never call it inside a real-time section.
+    cdef timespec ts
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
 
 

@@ -86,14 +86,14 @@ def test_failures_are_recorded_and_the_batch_goes_on_then_resumes(tmp_path):
 def test_manifest_errors_name_the_line(tmp_path):
     m = tmp_path / "m.jsonl"
     m.write_text('{"note": 60, "output": "a.wav"}\n{not json}\n{"note": 60, "midi": "x.mid", "output": "b.wav"}\n'
-                 '{"note": 200, "output": "c.wav"}\n{"note": 60, "output": "d.mp3"}\n')
+                 '{"note": 200, "output": "c.wav"}\n{"note": 60, "output": "d.txt"}\n')
     jobs, bad = read_manifest(m)
     assert len(jobs) == 1
     msgs = [e for _, e in bad]
     assert "line 2: not valid JSON" in msgs[0]
     assert "exactly one of 'note' or 'midi'" in msgs[1]
     assert "note must be in 0..127" in msgs[2]
-    assert ".wav or .flac" in msgs[3]
+    assert "must end in one of .wav, .flac" in msgs[3]
 
 
 def test_threads_give_the_same_outputs_as_one_worker(tmp_path):

@@ -70,3 +70,16 @@ def test_pool_never_hands_a_block_out_twice():
     assert s["in_use"] == 0 and s["high_water"] <= 40
     assert s["failures"] == fails
     assert sorted(pool.allocate() for _ in range(40)).count(None) == 0   # every block came back
+
+
+def test_a_batch_and_a_single_set_racing_on_one_slot_end_in_agreement():
+    # issue 14.6: whichever write wins, the audio side must end with what control-side reads return
+    p = AtomicParams()
+    for i in range(256):
+        p.add(f"s{i}", -(1 << 24), 1 << 24, 0, smoothing=0)
+    rounds = 20_000
+    race = _stress.ParamRace(p, rounds, 60.0)
+    _, (done, disagree, lost) = run_threads(race.batch_side, race.audio_side)
+    assert done == rounds
+    assert disagree == 0, f"{disagree} of {rounds} rounds left control and audio disagreeing"
+    assert lost == 0

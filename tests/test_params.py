@@ -131,3 +131,62 @@ def test_settle_skips_the_ramp(params):
     assert params.audio_values()["master.gain"] == pytest.approx(1.8)
     params.audio_block(64)
     assert params.audio_values()["master.gain"] == pytest.approx(1.8)
+
+
+def test_two_batches_in_one_block_both_land(params):
+    # issue 14.4: the second batch of a block must not drop the first one's slots
+    params.set_many({"op1.level": 0.25})
+    params.set_many({"op1.ratio": 4.0})
+    with params.batch() as b:
+        b["master.gain"] = 1.5
+    params.audio_block(64)
+    t = params.audio_targets()
+    assert (t["op1.level"], t["op1.ratio"], t["master.gain"]) == (0.25, 4.0, 1.5)
+    assert params["op1.level"] == 0.25 and params["op1.ratio"] == 4.0 and params["master.gain"] == 1.5
+
+
+def test_many_batches_between_blocks_keep_every_slot(params):
+    # a batch per slot, several rounds, a block only now and then: the audio side ends with every value
+    for r in range(1, 40):
+        for name in ("master.gain", "op1.level", "op1.ratio"):
+            params.set_many({name: r / 40})
+        if r % 7 == 0:
+            params.audio_block(64)
+            assert params.audio_targets()["op1.level"] == pytest.approx(r / 40)
+    params.audio_block(64)
+    t = params.audio_targets()
+    assert t["op1.level"] == pytest.approx(39 / 40) and t["op1.ratio"] == pytest.approx(39 / 40)
+    assert t["master.gain"] == pytest.approx(39 / 40)
+
+
+def test_a_set_lands_after_a_billion_writes_elsewhere(params):
+    # issue 14.5: no write counter may wrap so that a later write looks older than an earlier one
+    from fmcore_rt import _stress
+
+    params["op1.level"] = 0.3
+    params.audio_block(64)
+    assert params.audio_targets()["op1.level"] == pytest.approx(0.3)
+    _stress.param_sets(params, params.index("op1.ratio"), (1 << 30) + 1000)
+    params["op1.level"] = 0.7
+    params.audio_block(64)
+    assert params.audio_targets()["op1.level"] == pytest.approx(0.7)
+    assert params.audio_targets()["op1.ratio"] == 2.0
+
+
+def test_write_order_holds_across_the_batch_generation_wrap(params):
+    # a slot's batch generation is 31 bits: take one slot across its wrap and check who wins
+    from fmcore_rt import _stress
+
+    i = params.index("op1.ratio")
+    _stress.param_force_generation(params, i, (1 << 31) - 3)
+    for k in range(6):
+        params.set_many({"op1.ratio": 1 + k})                 # a batch after a single set wins
+        params.audio_block(64)
+        assert params.audio_targets()["op1.ratio"] == params["op1.ratio"] == 1 + k
+        params["op1.ratio"] = 10 + k                          # a single set after a batch wins
+        params.audio_block(64)
+        assert params.audio_targets()["op1.ratio"] == params["op1.ratio"] == 10 + k
+        params["op1.ratio"] = 16 + k                          # both between two blocks: the batch
+        params.set_many({"op1.ratio": 22 + k, "op1.level": 0.5})
+        params.audio_block(64)
+        assert params.audio_targets()["op1.ratio"] == params["op1.ratio"] == 22 + k

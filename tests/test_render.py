@@ -156,8 +156,8 @@ def test_cli_lenient_renders_a_damaged_file_with_a_warning(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["render", "missing.mid"], "missing.mid: no such file"),
     (["render", "--patch", "Nope Patch"], "not a .syx bank"),
-    (["render", "-o", "out.mp3"], "unsupported output type"),
-    (["render", "--patch", "x.syx:40"], "outside 1..32"),
+    (["render", "-o", "out.xyz"], "unsupported output type"),
+    (["render", "--patch", "x.syx:0"], "outside 1..32"),
 ])
 def test_cli_errors(tmp_path, args, message):
     r = run_cli(*args, cwd=tmp_path)

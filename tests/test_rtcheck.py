@@ -71,7 +71,7 @@ for name, p in cases.items():
     with rtcheck.watch() as r:
         for _ in range({BLOCKS}):
             p.process(out)
-    result[name] = {{"fn": r.by_function, "cat": r.by_category, "total": r.total,
+    result[name] = {{"fn": r.by_function, "cat": r.by_category, "total": r.total, "sections": r.sections,
                      "clean": r.clean, "active": r.active, "finite": bool(np.isfinite(out).all())}}
 print(json.dumps(result))
 """
@@ -85,6 +85,8 @@ def processor_reports():
 def test_child_sees_the_checker(processor_reports):
     assert processor_reports["available"] is True
     assert all(processor_reports[k]["active"] for k in processor_reports if k != "available")
+    # every block entered one section, and the checker saw each entry
+    assert all(processor_reports[k]["sections"] == BLOCKS for k in processor_reports if k != "available")
 
 
 def test_malloc_detected_with_exact_counts(processor_reports):
@@ -201,8 +203,18 @@ import ctypes, json, os
 from fmcore_rt import rtcheck
 L = ctypes.PyDLL(None)
 C = ctypes.PyDLL(None)  # global scope: the interposers, as a normal caller sees them
-for f in ("malloc", "calloc", "realloc", "aligned_alloc", "memalign", "valloc", "fopen"):
+for f in ("malloc", "calloc", "realloc", "aligned_alloc", "memalign", "valloc", "fopen", "mmap", "mmap64"):
     getattr(C, f).restype = ctypes.c_void_p
+for f in ("mmap", "mmap64"):
+    getattr(C, f).argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+C.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+C.pwrite.argtypes = C.pwrite64.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_long]
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_char_p), ("len", ctypes.c_size_t)]
+iov = iovec(b"abc", 3)
+import tempfile
+tmp_fd, tmp_path = tempfile.mkstemp()
+maps = []
 C.free.argtypes = [ctypes.c_void_p]
 C.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 C.fwrite.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p]
@@ -258,10 +270,22 @@ calls = {
     "fputs": lambda: C.fputs(b"abc", nullf),
     "fprintf": lambda: C.fprintf(nullf, b"abc"),
     "syscall": lambda: C.syscall(39),  # SYS_getpid
+    "mmap": lambda: maps.append(C.mmap(None, 4096, 3, 0x22, -1, 0)),    # PROT_READ|WRITE, PRIVATE|ANONYMOUS
+    "mmap64": lambda: maps.append(C.mmap64(None, 4096, 3, 0x22, -1, 0)),
+    "munmap": lambda: C.munmap(maps.pop(), 4096),
+    "writev": lambda: C.writev(null_fd, ctypes.byref(iov), 1),
+    "pwrite": lambda: C.pwrite(tmp_fd, b"abc", 3, 0),
+    "pwrite64": lambda: C.pwrite64(tmp_fd, b"abc", 3, 8),
+    "fsync": lambda: C.fsync(tmp_fd),
+    "fdatasync": lambda: C.fdatasync(tmp_fd),
+    "poll": lambda: C.poll(None, 0, 0),
+    "ppoll": lambda: C.ppoll(None, 0, ts, None),
 }
 result = {"baseline": sect(lambda: C.abs(-1))}
 for name, fn in calls.items():
     result[name] = sect(fn)
+C.munmap(maps.pop(), 4096)
+os.close(tmp_fd); os.unlink(tmp_path)
 lib = ctypes.CDLL(None)
 lib.fmcore_rtcheck_func_name.restype = ctypes.c_char_p
 lib.fmcore_rtcheck_func_category.restype = ctypes.c_char_p
@@ -280,6 +304,8 @@ EXPECTED_CATEGORY = {
     "read": "io", "write": "io", "open": "io", "openat": "io", "close": "io", "fopen": "io",
     "fwrite": "io", "fputs": "io", "fprintf": "io", "printf": "io", "puts": "io", "vprintf": "io", "vfprintf": "io",
     "syscall": "syscall",
+    "mmap": "alloc", "mmap64": "alloc", "munmap": "alloc",
+    "writev": "io", "pwrite": "io", "pwrite64": "io", "fsync": "io", "fdatasync": "io", "poll": "io", "ppoll": "io",
 }
 
 
@@ -299,6 +325,7 @@ def test_function_table_categories(ctypes_reports):
     "pthread_mutex_lock", "pthread_mutex_trylock", "pthread_rwlock_rdlock", "pthread_rwlock_wrlock",
     "sem_wait", "sem_timedwait", "nanosleep", "clock_nanosleep", "usleep", "sleep", "sched_yield",
     "read", "write", "open", "openat", "close", "fopen", "fwrite", "fputs", "fprintf", "syscall",
+    "mmap", "mmap64", "munmap", "writev", "pwrite", "pwrite64", "fsync", "fdatasync", "poll", "ppoll",
 ])
 def test_each_interposed_function_is_counted(ctypes_reports, fn):
     got = ctypes_reports[fn].get(fn, 0)
@@ -400,7 +427,7 @@ def test_not_available_in_this_process():
     assert rtcheck.available() is False
     with rtcheck.watch() as r:
         junk = bytearray(1 << 20)
-    assert r.active is False and r.by_function == {} and r.by_category == {}
+    assert r.active is False and r.by_function == {} and r.by_category == {} and r.sections == 0
     assert r.total == 0 and r.clean is True
     assert rtcheck.snapshot().active is False
     rtcheck.reset()  # a no-op, not an error

@@ -218,7 +218,7 @@ def test_truncated_bank(rom1a_bytes, tmp_path):
         msg = str(err.value)
         assert msg.startswith(f"{path}: truncated") and "4104" in msg and "2000" in msg
     with pytest.raises(SysexError, match="truncated"):
-        load_bank(rom1a_bytes[:-1])  # only the F7 missing
+        load_bank(rom1a_bytes[:-2])  # checksum and F7 missing (only the F7 missing loads: test_bad_input)
     with pytest.raises(SysexError, match=r"has no F7 where its 4104 bytes end \(byte 4103 is 0x00\)"):
         load_bank(rom1a_bytes[:-1] + bytes(3))  # F7 replaced by padding
     with pytest.raises(SysexError, match="4103 bytes long"):

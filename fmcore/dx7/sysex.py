@@ -53,7 +53,8 @@ class Finding:
     ``kind`` is one of ``"clamped"`` (a field outside its range, set to the
     nearest legal value), ``"masked"`` (bits outside a packed byte's fields
     dropped), ``"bit7"`` (a data byte >= 0x80, masked with 0x7F), ``"checksum"``
-    (wrong checksum accepted with ``strict=False``), ``"skipped"`` (a message or
+    (wrong checksum accepted with ``strict=False``), ``"unterminated"`` (a
+    message whole but for its final F7, loaded), ``"skipped"`` (a message or
     bytes that are not DX7 voice data), ``"unused"`` (DX7 data present in the
     file but not returned by this call). ``voice`` is 1-based; ``offset`` is
     the byte's position in the file.
@@ -411,6 +412,13 @@ def _damage(msg: _Message, fmt: int, file_size: int) -> str | None:
     return None
 
 
+def _missing_final_f7(msg: _Message, fmt: int) -> bool:
+    """Whether ``msg`` is whole but for its closing F7 (the file, or the next message, starts right after
+    the checksum): the data and checksum are all there, so it loads, with a warning."""
+    return (not msg.terminated and len(msg.raw) == HEADER_SIZE + _DATA_SIZE[fmt] + 1
+            and ((msg.raw[4] << 7) | msg.raw[5]) == _DATA_SIZE[fmt])
+
+
 def _load_message(source: str, msg: _Message, fmt: int, strict: bool) -> tuple[list[Dx7Voice], list[Finding]]:
     """Decode one whole DX7 message: check its checksum and bytes, unpack and report its voices."""
     what, size = _KIND_TEXT[fmt], _DATA_SIZE[fmt]
@@ -418,11 +426,16 @@ def _load_message(source: str, msg: _Message, fmt: int, strict: bool) -> tuple[l
     payload = msg.raw[HEADER_SIZE:HEADER_SIZE + size]
     stored, computed = msg.raw[HEADER_SIZE + size], checksum(payload)
     findings: list[Finding] = []
+    if _missing_final_f7(msg, fmt):
+        findings.append(Finding("unterminated", f"{source}: the {what} at byte {msg.offset} has no closing F7 "
+                                                f"after its checksum; loaded anyway",
+                                offset=msg.offset + len(msg.raw)))
     if stored != computed:
         text = f"checksum mismatch in the {what} at byte {msg.offset}: stored 0x{stored:02X}, computed 0x{computed:02X}"
         if strict:
             raise SysexError(f"{source}: {text} (the data is damaged or was edited without updating the "
-                             f"checksum; load with strict=False to accept it)")
+                             f"checksum; to load it anyway use --ignore-checksum on the command line, "
+                             f"strict=False in Python)")
         findings.append(Finding("checksum", f"{source}: {text}; loaded anyway (strict=False)",
                                 offset=msg.offset + HEADER_SIZE + size, stored=stored, used=computed))
 
@@ -494,7 +507,7 @@ def read_sysex(src: Source, strict: bool = True) -> SysexContents:
             skip(msg.offset, _describe(msg.raw), f" ({len(msg.raw)} bytes{cut})")
             continue
         else:
-            problem = _damage(msg, fmt, len(data))
+            problem = None if _missing_final_f7(msg, fmt) else _damage(msg, fmt, len(data))
         if problem:
             if strict:
                 raise SysexError(f"{source}: {problem}")

@@ -20,7 +20,8 @@ from libc.math cimport lround
 from libcpp.atomic cimport atomic, memory_order_relaxed, memory_order_acquire, memory_order_release
 
 from fmcore_rt.params cimport AtomicParams
-from fmcore_rt.processor cimport Processor
+from fmcore_rt.processor cimport Processor, USE_RESET
+from fmcore_rt.processor import exclusive
 from fmcore_rt.spsc cimport RtEvent
 from fmcore_rt.rt_atomics cimport new_atomic_array, delete_atomic_array
 from fmcore.fx.base cimport Effect
@@ -362,8 +363,12 @@ cdef class EffectsProcessor(Processor):
                 out[0][k] = 0.5 * (out[0][k] + self._scratch[k])
         return 0
 
+    @exclusive(USE_RESET, "reset()")
     def reset(self):
-        """Adopt pending parameter values without smoothing and clear every effect (audio stopped)."""
+        """Adopt pending parameter values without smoothing and clear every effect (audio stopped).
+
+        Raises ``ProcessorBusyError`` if another thread is in ``process()``.
+        """
         self.params.settle()
         self.chain.reset()
 

@@ -1,7 +1,11 @@
+# cython: cdivision=True
 # Small DSP kernels shared by the effects. Header-only (inline): each effect
 # module compiles them into its own loops, so there is no call overhead and no
 # cross-module function table. Allocation helpers run on the control thread;
 # everything marked nogil is audio-path safe (no allocation, no locks).
+# cdivision (first line): a module's directives do not reach a cimported .pxd,
+# and a checked division leaves a GIL-taking ZeroDivisionError branch in
+# nogil code (tests/test_nogil_codegen.py).
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.string cimport memset
 from libc.math cimport tan, sqrt, cos, sin, pow, M_PI

@@ -144,7 +144,11 @@ def _parse_track(data: bytes, start: int, end: int, index: int, warnings: list[s
                         warnings.append(f"track {index}: ignored {end - pos} bytes after End-of-Track")
                     return tr
                 if mtype == 0x51:
-                    if length == 3:
+                    if length == 3 and int.from_bytes(body, "big") == 0:
+                        # a tempo of 0 would stop time: skipped, like a set-tempo of the wrong length
+                        warnings.append(f"track {index} at byte {pos - length}: ignored a set-tempo event "
+                                        f"of 0 microseconds per beat")
+                    elif length == 3:
                         tr.tempos.append((tick, int.from_bytes(body, "big")))
                     else:
                         warnings.append(f"track {index} at byte {pos - length}: ignored a set-tempo event "

@@ -1,10 +1,12 @@
 """The real-time safety checker.
 
 ``librtcheck.so`` (built next to this package) is loaded with ``LD_PRELOAD``.
-It interposes allocation, locking and waiting, sleeping, I/O and raw
-``syscall``, and counts every such call a thread makes while it is inside a
-real-time section (``Processor.run_block`` marks each render). Outside a
-section calls pass straight through.
+It interposes allocation and memory mapping (``mmap``/``munmap``), locking
+and waiting, sleeping, I/O (including ``writev``, ``pwrite``, ``fsync``,
+``poll``) and raw ``syscall``, and counts every such call a thread makes
+while it is inside a real-time section (``Processor.run_block`` marks each
+render, ``NativeStream``'s callback its glue too). Outside a section calls
+pass straight through.
 
 From Python::
 
@@ -75,6 +77,7 @@ def _library():
     handle.fmcore_rtcheck_set_abort.restype = ctypes.c_int
     handle.fmcore_rtcheck_set_abort.argtypes = [ctypes.c_int]
     handle.fmcore_rtcheck_reset.restype = None
+    handle.fmcore_rtcheck_sections.restype = ctypes.c_ulonglong
     _lib = handle
     return _lib
 
@@ -89,11 +92,14 @@ class Report:
     """Violations made in real-time sections: by function and by category.
 
     ``active`` is False when the checker is not preloaded: the report is then
-    empty and says nothing about the code that ran.
+    empty and says nothing about the code that ran. ``sections`` counts the
+    real-time sections entered (all threads): 0 means nothing was watched,
+    whatever ``active`` says.
     """
     by_function: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
     active: bool = False
+    sections: int = 0
 
     @property
     def total(self) -> int:
@@ -154,11 +160,17 @@ def _counts() -> dict[str, int]:
             for i in range(lib.fmcore_rtcheck_nfuncs())}
 
 
+def _sections() -> int:
+    lib = _library()
+    return int(lib.fmcore_rtcheck_sections()) if lib is not None else 0
+
+
 def snapshot() -> Report:
     """Process-wide totals since the library loaded (or the last ``reset()``), all threads."""
     report = Report(active=available())
     if report.active:
         report._fill(_counts(), _function_categories())
+        report.sections = _sections()
     return report
 
 
@@ -193,10 +205,12 @@ def watch() -> Iterator[Report]:
         yield report
         return
     before = _counts()
+    sections0 = _sections()
     try:
         yield report
     finally:
         after = _counts()
+        report.sections = _sections() - sections0
         # max(0, ...): a reset() inside the block must not give negative counts.
         report._fill({fn: max(0, n - before.get(fn, 0)) for fn, n in after.items()}, _function_categories())
 

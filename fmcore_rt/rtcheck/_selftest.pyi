@@ -34,6 +34,10 @@ class CleanProcessor(Processor):
     freq: float
     def __init__(self, freq: float = 440.0) -> None: ...
 
+class SpinProcessor(Processor):
+    work: int
+    def __init__(self, work: int = 20_000_000) -> None: ...
+
 def malloc_free_ns(n: int = 1000000, size: int = 64) -> float:
     """Mean ns of one malloc + free pair outside any real-time section."""
     ...

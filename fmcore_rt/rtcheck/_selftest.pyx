@@ -194,6 +194,28 @@ cdef class CleanProcessor(Processor):
         return 0
 
 
+cdef class SpinProcessor(Processor):
+    """Burns CPU in every block: ``work`` rounds of dependent arithmetic (no system call).
+
+    Real-time safe but too slow: the validator must fail it on CPU-time overruns.
+    """
+    cdef public long work
+    cdef double acc
+
+    def __init__(self, long work=20_000_000):
+        self.work = work
+        self.acc = 1.0
+
+    cdef int render(self, float** out, int nchannels, int nframes,
+                    const RtEvent* events, int nevents) noexcept nogil:
+        cdef long k
+        cdef double a = self.acc
+        for k in range(self.work):
+            a = a * 1.0000001 + 1e-9
+        self.acc = a if a < 1e6 else 1.0
+        return 0
+
+
 def malloc_free_ns(int n=1000000, size_t size=64):
     """Mean nanoseconds of one ``malloc(size)`` + ``free`` pair, outside any section.
 

@@ -2,8 +2,8 @@
  *
  * The audio path brackets its real-time sections with fmcore_rtcheck_enter()
  * and fmcore_rtcheck_exit() (see hooks.h). This library interposes the
- * functions a real-time thread must not call (allocation, locks and waits,
- * sleeps, I/O, raw syscalls) and counts every call a thread makes while it is
+ * functions a real-time thread must not call (allocation and memory mapping,
+ * locks and waits, sleeps, I/O, raw syscalls) and counts every call a thread makes while it is
  * inside a section, then forwards to the real function. Outside a section a
  * call costs one thread-local load and a branch on top of the real function.
  *
@@ -15,7 +15,7 @@
  *                              exit (used by `python -m fmcore_rt.rtcheck`)
  *
  * Control API (for ctypes): fmcore_rtcheck_reset, _nfuncs, _func_name,
- * _func_category, _func_count, _total, _depth, _set_abort.
+ * _func_category, _func_count, _total, _depth, _sections, _set_abort.
  */
 #define _GNU_SOURCE
 #undef _FORTIFY_SOURCE /* fortify would turn open/printf into inline wrappers */
@@ -31,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,7 +57,8 @@ static const char *const cat_names[NCATS] = {"alloc", "lock", "sleep", "io", "sy
     X(malloc, CAT_ALLOC) X(calloc, CAT_ALLOC) X(realloc, CAT_ALLOC) \
     X(free, CAT_ALLOC) X(posix_memalign, CAT_ALLOC)               \
     X(aligned_alloc, CAT_ALLOC) X(memalign, CAT_ALLOC)            \
-    X(valloc, CAT_ALLOC)                                          \
+    X(valloc, CAT_ALLOC) X(mmap, CAT_ALLOC) X(mmap64, CAT_ALLOC)   \
+    X(munmap, CAT_ALLOC)                                          \
     X(pthread_mutex_lock, CAT_LOCK) X(pthread_mutex_trylock, CAT_LOCK) \
     X(pthread_cond_wait, CAT_LOCK) X(pthread_cond_timedwait, CAT_LOCK) \
     X(sem_wait, CAT_LOCK) X(sem_timedwait, CAT_LOCK)              \
@@ -62,6 +66,8 @@ static const char *const cat_names[NCATS] = {"alloc", "lock", "sleep", "io", "sy
     X(nanosleep, CAT_SLEEP) X(clock_nanosleep, CAT_SLEEP)         \
     X(usleep, CAT_SLEEP) X(sleep, CAT_SLEEP) X(sched_yield, CAT_SLEEP) \
     X(read, CAT_IO) X(write, CAT_IO) X(open, CAT_IO) X(open64, CAT_IO) \
+    X(writev, CAT_IO) X(pwrite, CAT_IO) X(pwrite64, CAT_IO)       \
+    X(fsync, CAT_IO) X(fdatasync, CAT_IO) X(poll, CAT_IO) X(ppoll, CAT_IO) \
     X(openat, CAT_IO) X(close, CAT_IO) X(fopen, CAT_IO) X(fopen64, CAT_IO) \
     X(fwrite, CAT_IO) X(fputs, CAT_IO) X(puts, CAT_IO)            \
     X(printf, CAT_IO) X(fprintf, CAT_IO) X(vprintf, CAT_IO)       \
@@ -77,6 +83,7 @@ static const char *const fn_names[NFUNCS] = {FUNCS(AS_NAME)};
 static const int fn_cats[NFUNCS] = {FUNCS(AS_CAT)};
 
 static unsigned long long counts[NFUNCS];
+static unsigned long long sections; /* sections entered, all threads: proves the markers reach us */
 static int abort_mode;
 
 /* ---- real functions --------------------------------------------------------- */
@@ -89,6 +96,9 @@ static int (*real_posix_memalign)(void **, size_t, size_t);
 static void *(*real_aligned_alloc)(size_t, size_t);
 static void *(*real_memalign)(size_t, size_t);
 static void *(*real_valloc)(size_t);
+static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+static void *(*real_mmap64)(void *, size_t, int, int, int, off64_t);
+static int (*real_munmap)(void *, size_t);
 static int (*real_pthread_mutex_lock)(pthread_mutex_t *);
 static int (*real_pthread_mutex_trylock)(pthread_mutex_t *);
 static int (*real_pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
@@ -104,6 +114,13 @@ static unsigned int (*real_sleep)(unsigned int);
 static int (*real_sched_yield)(void);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static int (*real_poll)(struct pollfd *, nfds_t, int);
+static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
@@ -141,6 +158,9 @@ static void resolve_all(void) {
     STORE(real_aligned_alloc, next_sym("aligned_alloc"));
     STORE(real_memalign, next_sym("memalign"));
     STORE(real_valloc, next_sym("valloc"));
+    STORE(real_mmap, next_sym("mmap"));
+    STORE(real_mmap64, next_sym("mmap64"));
+    STORE(real_munmap, next_sym("munmap"));
     STORE(real_pthread_mutex_lock, next_sym("pthread_mutex_lock"));
     STORE(real_pthread_mutex_trylock, next_sym("pthread_mutex_trylock"));
     STORE(real_pthread_cond_wait, next_vsym("pthread_cond_wait", "GLIBC_2.3.2"));
@@ -156,6 +176,13 @@ static void resolve_all(void) {
     STORE(real_sched_yield, next_sym("sched_yield"));
     STORE(real_read, next_sym("read"));
     STORE(real_write, next_sym("write"));
+    STORE(real_writev, next_sym("writev"));
+    STORE(real_pwrite, next_sym("pwrite"));
+    STORE(real_pwrite64, next_sym("pwrite64"));
+    STORE(real_fsync, next_sym("fsync"));
+    STORE(real_fdatasync, next_sym("fdatasync"));
+    STORE(real_poll, next_sym("poll"));
+    STORE(real_ppoll, next_sym("ppoll"));
     STORE(real_open, next_sym("open"));
     STORE(real_open64, next_sym("open64"));
     STORE(real_openat, next_sym("openat"));
@@ -286,7 +313,13 @@ __attribute__((noinline, cold)) static void violation(int f) {
 
 /* ---- section markers and control API ---------------------------------------- */
 
-EXPORT void fmcore_rtcheck_enter(void) { t_depth++; }
+EXPORT void fmcore_rtcheck_enter(void) {
+    t_depth++;
+    __atomic_fetch_add(&sections, 1ULL, __ATOMIC_RELAXED);
+}
+
+/** Real-time sections entered since load (all threads, nested ones too). */
+EXPORT unsigned long long fmcore_rtcheck_sections(void) { return __atomic_load_n(&sections, __ATOMIC_RELAXED); }
 
 EXPORT void fmcore_rtcheck_exit(void) {
     if (t_depth > 0)
@@ -486,6 +519,22 @@ EXPORT void *valloc(size_t n) {
     return LIKELY(f != NULL) ? f(n) : arena_alloc(n, 4096);
 }
 
+/* Memory mappings: system calls (and page-table work) even when no allocator is involved. */
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    CHECK(mmap);
+    return REAL(mmap)(addr, len, prot, flags, fd, off);
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off) {
+    CHECK(mmap64);
+    return REAL(mmap64)(addr, len, prot, flags, fd, off);
+}
+
+EXPORT int munmap(void *addr, size_t len) {
+    CHECK(munmap);
+    return REAL(munmap)(addr, len);
+}
+
 /* ---- locks and waits -------------------------------------------------------- */
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
@@ -565,6 +614,41 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) {
 EXPORT ssize_t write(int fd, const void *buf, size_t n) {
     CHECK(write);
     return REAL(write)(fd, buf, n);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int n) {
+    CHECK(writev);
+    return REAL(writev)(fd, iov, n);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
+    CHECK(pwrite);
+    return REAL(pwrite)(fd, buf, n, off);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off) {
+    CHECK(pwrite64);
+    return REAL(pwrite64)(fd, buf, n, off);
+}
+
+EXPORT int fsync(int fd) {
+    CHECK(fsync);
+    return REAL(fsync)(fd);
+}
+
+EXPORT int fdatasync(int fd) {
+    CHECK(fdatasync);
+    return REAL(fdatasync)(fd);
+}
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout) {
+    CHECK(poll);
+    return REAL(poll)(fds, n, timeout);
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask) {
+    CHECK(ppoll);
+    return REAL(ppoll)(fds, n, t, mask);
 }
 
 /* The mode argument exists only when the flags create a file. */
