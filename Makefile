@@ -4,9 +4,11 @@
 #   make bench  run the benchmarks; JSON, REPORT.md and plots in bench/results/
 #   make fuzz   the fuzz suite, FUZZ_SCALE (20) times longer than in make test
 #   make tsan   ThreadSanitizer build of fmcore_rt's primitives under a stress driver
+#   make soak-streams  the live stream tests RUNS (20) times, each in a fresh process;
+#               prints the count of failed runs (logs in out/soak-streams/)
 # Each creates .venv and installs the project in editable mode: `make demo` with only
-# what rendering needs; `make test`, `make fuzz`, `make tsan` and `make bench` also the system
-# packages (when run as root with apt-get) and the test (and bench) extras.
+# what rendering needs; the others also the system packages (when run as root with
+# apt-get) and the test (and bench) extras.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -21,6 +23,7 @@ APT_PACKAGES := portaudio19-dev libportaudio2 jackd2 libjack-jackd2-dev spin lib
 
 FUZZ_SCALE ?= 20
 FUZZ_SEED  ?= 1
+RUNS       ?= 20
 
 .PHONY: demo test bench fuzz tsan sysdeps clean
 
@@ -91,6 +94,17 @@ tsan: build/tsan/.built
 	  cat build/tsan/planted.log; echo "tsan: the planted race was not reported (exit $$rc)"; exit 1; fi; \
 	echo "tsan: the planted race is reported (control)"
 	$(TSAN_RUN) tools/tsan_stress.py
+
+soak-streams: $(VENV)/.test $(VENV)/.installed
+	@mkdir -p out/soak-streams; fail=0; \
+	for i in $$(seq 1 $(RUNS)); do \
+	  t0=$$(date +%s); log=out/soak-streams/run-$$i.log; \
+	  if $(PY) -m pytest -q -p no:cacheprovider tests/test_streams.py >$$log 2>&1; then r=pass; \
+	  else r=FAIL; fail=$$((fail + 1)); fi; \
+	  echo "run $$i/$(RUNS): $$r in $$(( $$(date +%s) - t0 )) s: $$(tail -n 1 $$log)"; \
+	done; \
+	echo "stream tests: $$fail of $(RUNS) runs failed (logs in out/soak-streams/)"; \
+	test $$fail -eq 0
 
 clean:
 	rm -rf $(VENV) build out bench/results .pytest_cache

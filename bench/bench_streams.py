@@ -3,9 +3,11 @@
 Per period (64/128/256 frames), backend (native, pyaudio) and load (idle main
 thread, a CPU-bound pure-Python thread, or a thread in long C calls that hold the GIL), one run of
 `stream_probe.py` in its own process plays 16 voices for a few seconds and
-records the callback-duration histogram, percentiles, the deadline and
-PortAudio's underflow count. The PyAudio stream under the hog is measured
-here, not asserted: its callback needs the GIL.
+records the callback-duration histogram, percentiles, the deadline, PortAudio's
+underflow count, each callback's own CPU time, and the server's view: cycles
+its timer started late and cycles JACK reports the stream's client missed.
+These counts live here and not in the tests: on a shared virtual machine even a
+real-time thread can wake milliseconds late whatever it does.
 """
 import json
 import subprocess

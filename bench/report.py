@@ -134,13 +134,16 @@ def build_report(data: dict, outdir: Path) -> Path:
         _plot_hists(hist_rows, outdir / "callback_histograms.png")
         lines += ["## Callback durations against the deadline", "",
                   "![callback histograms](callback_histograms.png)", "",
-                  "| run | callbacks | p50 µs | p99 µs | max µs | deadline µs | underflows |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| run | callbacks | p50 µs | p99 µs | max µs | deadline µs | own CPU max µs | underflows "
+                  "| client missed | server late |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for b in hist_rows:
             e = b["extra_info"]
             lines.append(f"| {b['name'].split('::')[-1]} | {_fmt(e.get('callbacks', ''))} | {_fmt(e.get('p50_us', math.nan))} "
                          f"| {_fmt(e.get('p99_us', math.nan))} | {_fmt(e.get('max_us', math.nan))} "
-                         f"| {_fmt(e.get('deadline_us', math.nan))} | {_fmt(e.get('underflows', ''))} |")
+                         f"| {_fmt(e.get('deadline_us', math.nan))} | {_fmt(e.get('cpu_max_us', math.nan))} "
+                         f"| {_fmt(e.get('underflows', ''))} | {_fmt(e.get('client_missed', ''))} "
+                         f"| {_fmt(e.get('server_late', ''))} |")
         lines.append("")
 
     rt_rows = [b for b in benches if "x_realtime" in b["extra_info"]]

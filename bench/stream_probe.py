@@ -1,8 +1,13 @@
 """One live-stream measurement in its own process (libjack talks to one JACK server per process).
 
 ``python bench/stream_probe.py BACKEND LOAD PERIOD SECONDS`` starts JACK's dummy server at
-PERIOD frames, plays 16 voices through BACKEND (native|pyaudio) with the main thread idle
-or running a GIL hog (pure Python, or C code holding the GIL), and prints the stream's stats and callback histogram as JSON.
+PERIOD frames (real-time when permitted, as the tests run it), plays 16 voices through BACKEND
+(native|pyaudio) with the main thread idle or running a GIL hog (pure Python, or C code holding
+the GIL), and prints as JSON the stream's stats and callback histogram, the underflows PortAudio
+flagged, the callbacks' own CPU time, and what the server's log says: cycles its timer started
+late (``server_late``) and cycles JACK reports the stream's client had not finished
+(``client_missed``, by state). Reported, never asserted: on a shared virtual machine they
+depend on the host as much as on the stream.
 """
 import json
 import os
@@ -40,6 +45,7 @@ def main(backend, load, period, seconds):
             from fmcore_rt.native_stream import NativeStream as cls
         else:
             from fmcore_rt.pyaudio_stream import PyAudioStream as cls
+        before = srv.counts()
         synth = fmcore.Synth(RATE, max_voices=16, max_block=period)
         for i in range(16):
             synth.note_on(36 + 3 * i, 90)
@@ -50,14 +56,19 @@ def main(backend, load, period, seconds):
             if t:
                 t.start()
             time.sleep(seconds)
-            s = st.stats
             stop.set()
+        s = st.stats
         if t:
             t.join()
+        server = srv.since(before, srv.counts())
         edges, counts = synth.timing.histogram()
         out = dict(backend=backend, load=load, block=period, voices=16, callbacks=s.callbacks,
-                   expected_callbacks=int(seconds * RATE / period), underflows=s.underflows,
+                   expected_callbacks=int(s.seconds * RATE / period), underflows=s.underflows,
                    deadline_us=s.deadline_us, p50_us=s.p50_us, p99_us=s.p99_us, max_us=s.max_us,
+                   cpu_mean_us=s.cpu_mean_us, cpu_p50_us=s.cpu_p50_us, cpu_p99_us=s.cpu_p99_us,
+                   cpu_max_us=s.cpu_max_us, cpu_overruns=s.cpu_overruns,
+                   stalls=s.stalls, server_late=server["driver_late"], client_missed=server["client_missed"],
+                   client_misses=server["client_misses"], server_realtime=srv.realtime,
                    hist_edges_us=list(edges), hist_counts=list(counts), realtime=s.realtime)
     print(json.dumps(out))
 

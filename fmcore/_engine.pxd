@@ -4,6 +4,7 @@ from libcpp.atomic cimport atomic
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent
+from fmcore_rt.scheduler cimport EventScheduler
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64
 from fmcore.fx.chain cimport FxChain
 from fmcore.fx.reverb cimport Reverb
@@ -232,7 +233,8 @@ cdef class SynthCore(Processor):
     cdef readonly FxChain fx            # effects on the synth's output, parameters in `params`
     cdef readonly Reverb send_reverb    # shared send effects fed by the parts' CC91 / CC93 sends
     cdef readonly Chorus send_chorus
-    cdef SpscQueue queue
+    cdef SpscQueue queue                # = sched.queue: notes and controllers from control threads
+    cdef readonly EventScheduler scheduler  # time-ordered live events and a published timeline
     cdef object _push_lock
     # plans: control thread publishes, audio thread adopts and retires
     cdef atomic[uintptr_t]* pending     # N_PARTS own-patch slots, 1 bank slot, N_PARTS kit slots
@@ -324,6 +326,7 @@ cdef class SynthCore(Processor):
     cdef int32_t* serq                  # those with serial operators
     cdef int32_t* lane_v                # the current batch's voices
     cdef float op_lvl[12]               # op level and detune parameters for this block
+    cdef float op_cents[12]
     cdef double op_tune[12]
     cdef double tune_cents              # master tune for this block
     cdef double inv_sr

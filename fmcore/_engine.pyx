@@ -4,10 +4,11 @@
 ``Synth`` is a ``fmcore_rt.Processor``: ``prepare`` sizes every buffer,
 ``render`` runs without the GIL, allocates nothing and takes no lock. The
 control thread talks to it only through lock-free structures: the parameter
-store (``AtomicParams``), the SPSC event queue (notes and controllers from
-``note_on`` & co.), and atomic plan slots (``set_patch``/``set_bank``) whose
-replaced plans travel back on a retire ring and are freed off the audio
-thread.
+store (``AtomicParams``), the event scheduler (notes and controllers from
+``note_on`` & co. through an SPSC queue, ordered by time on the audio thread;
+whole songs handed over with ``schedule``), and atomic plan slots
+(``set_patch``/``set_bank``) whose replaced plans travel back on a retire ring
+and are freed off the audio thread.
 
 Voices render operator-major: per control chunk (``CHUNK`` samples on a grid
 that starts at the voice's onset) each operator runs over the whole stretch in
@@ -34,6 +35,7 @@ from fmcore_rt.processor import exclusive
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
 from fmcore_rt.spsc cimport EV_USER          # tuning changes (fmcore.tuning)
+from fmcore_rt.scheduler cimport EventScheduler
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
 from fmcore.fx.chain cimport FxChain
 from fmcore.fx.reverb cimport Reverb
@@ -418,6 +420,7 @@ cdef class SynthCore(Processor):
         memset(self.ser.y, 0, MAX_OPS * FM_SUB_PAD * FM_LANES * sizeof(float))
         for c in range(MAX_OPS):
             self.op_lvl[c] = 1.0
+            self.op_cents[c] = 0.0
             self.op_tune[c] = 1.0
         if (self.default_plan == NULL or self.vplan == NULL or self.v_state == NULL or self.o_y2 == NULL
                 or self.o_phase == NULL or self.o_ph32 == NULL or self.o_inc32 == NULL or self.v_note_hz == NULL or self.o_gain == NULL or self.o_dg == NULL
@@ -462,7 +465,10 @@ cdef class SynthCore(Processor):
         self._reset_ext()
 
     def __init__(self, double sample_rate=48000.0, int max_voices=16, int max_block=1024, *, simd=None):
-        self.queue = SpscQueue(4096)
+        # a burst costs a bounded amount per block: 2 events per frame up to 32 voices, fewer with more
+        # (a note-on scans the voice pool), the rest applied first in the next block
+        self.scheduler = EventScheduler(4096, 8192, 2.0 * 32 / max(32, max_voices))
+        self.queue = self.scheduler.queue
         self._push_lock = threading.Lock()
         self.params = AtomicParams()
         self.p_gain = self.params.add("master.gain", 0.0, 4.0, 1.0, "", 0.02)
@@ -816,6 +822,20 @@ cdef class SynthCore(Processor):
         _check_byte("program", program)
         return self.send(0xC0 | ch, program, 0, at)
 
+    def schedule(self, events, start=0):
+        """Hand a whole event list to the audio thread, played by sample time; returns how many.
+
+        ``events`` are ``(frame, status, data1, data2)`` MIDI channel messages (or a structured array
+        with fields sample/frame, status, data1, data2), each applied at absolute sample
+        ``start + frame`` (``clock.frames`` based). Copied and sorted here, published with one atomic
+        swap: no thread has to push events on time while they play, so playback does not depend on
+        the GIL. Replaces the list being played; ``clear_schedule()`` stops it."""
+        return self.scheduler.publish(events, int(start))
+
+    def clear_schedule(self):
+        """Drop the rest of the list given to ``schedule`` (from the audio thread's next block)."""
+        self.scheduler.clear_timeline()
+
     def all_notes_off(self, channel=None):
         """Release every note (CC123) on ``channel``, or on every channel."""
         for ch in (range(N_PARTS) if channel is None else [self._check_channel(channel)]):
@@ -835,7 +855,7 @@ cdef class SynthCore(Processor):
         self._reclaim()
         with nogil:
             self._adopt_plans()
-        ev = self.queue.drain()
+        self.scheduler.reset()
         memset(self.v_state, 0, self.nslots)
         memset(self.v_fade, 0, self.nslots * sizeof(int32_t))
         self.c_active.value.store(0)
@@ -878,7 +898,8 @@ cdef class SynthCore(Processor):
         s = self.timing.snapshot()
         s.update(voices_active=self.active_voices, voices_peak=int(self.c_peak.value.load()),
                  voices_stolen=self.voices_stolen, notes_played=int(self.c_notes.value.load()),
-                 events_dropped=int(self.queue.dropped), max_voices=self.max_voices)
+                 events_dropped=int(self.queue.dropped), events_deferred=int(self.scheduler.deferred),
+                 events_late=int(self.scheduler.late), max_voices=self.max_voices)
         return s
 
     def voices(self):
@@ -1151,25 +1172,26 @@ cdef class SynthCore(Processor):
 
     cdef int render(self, float** out, int nchannels, int nframes,
                     const RtEvent* events, int nevents) noexcept nogil:
-        cdef int i, c, pos = 0, nxt, bi = 0
-        cdef int64_t now = <int64_t>self.clock.now(), qf
-        cdef const RtEvent* q
+        cdef int i, c, pos = 0, nxt, bi = 0, sf
+        cdef int64_t now = <int64_t>self.clock.now()
         cdef RtEvent ev
         self.params.begin_block(nframes)
-        cdef float lvl
-        cdef double tune
+        cdef float lvl, cents
         for i in range(MAX_OPS):
             # operator parameters take their block-end value (as every control tick reads them)
             lvl = self.params.end(self.p_op_level[i])
-            tune = exp2(self.params.end(self.p_op_detune[i]) / 1200.0)
-            if lvl != self.op_lvl[i] or tune != self.op_tune[i]:
+            cents = self.params.end(self.p_op_detune[i])
+            if lvl != self.op_lvl[i] or cents != self.op_cents[i]:
                 self.op_lvl[i] = lvl
-                self.op_tune[i] = tune
+                self.op_cents[i] = cents
+                self.op_tune[i] = exp2(cents / 1200.0)
                 self.param_gen += 1
         if self.params.end(self.p_tune) != self.tune_cents:
             self.tune_cents = self.params.end(self.p_tune)
             self.param_gen += 1
         self._adopt_plans()
+        # queued and scheduled events by time, at most the scheduler's budget of them per block
+        self.scheduler.begin_block(now, nframes)
         memset(self.buf_l, 0, nframes * sizeof(float))
         memset(self.buf_r, 0, nframes * sizeof(float))
         self.block_t0 = now
@@ -1190,26 +1212,19 @@ cdef class SynthCore(Processor):
             for c in range(2 * N_STEMS):
                 memset(self.stem_out + c * self.stem_len + self.stem_pos, 0, nframes * sizeof(float))
         while True:
-            # apply every event due at or before `pos`, block events and queued ones in frame order
+            # apply every event due at or before `pos`, the block's own and scheduled ones in frame order
             nxt = nframes
             self.event_time = now + pos
             while True:
-                q = self.queue.front()
-                qf = -1
-                if q != NULL:
-                    qf = q.frame - now if q.frame >= 0 else 0
-                    if qf < 0:
-                        qf = 0
-                    if qf >= nframes:
-                        q = NULL
-                # at equal frames queued events go first: sent before the block (a tuning, an MPE
-                # configuration), they set up what the block's notes play with
-                if bi < nevents and events[bi].frame <= pos and (q == NULL or events[bi].frame < qf):
+                sf = self.scheduler.next_offset()
+                # at equal frames queued and scheduled events go first: sent before the block (a
+                # tuning, an MPE configuration), they set up what the block's notes play with
+                if bi < nevents and events[bi].frame <= pos and events[bi].frame < sf:
                     if events[bi].kind == EV_MIDI:
                         self._midi(events[bi].status, events[bi].data1, events[bi].data2)
                     bi += 1
-                elif q != NULL and qf <= pos:
-                    self.queue.pop(&ev)
+                elif sf <= pos:
+                    self.scheduler.pop(&ev)
                     if ev.kind == EV_MIDI:
                         self._midi(ev.status, ev.data1, ev.data2)
                     elif ev.kind == EV_USER:
@@ -1217,8 +1232,8 @@ cdef class SynthCore(Processor):
                 else:
                     if bi < nevents and events[bi].frame < nxt:
                         nxt = <int>events[bi].frame
-                    if q != NULL and qf < nxt:
-                        nxt = <int>qf
+                    if sf < nxt:
+                        nxt = sf
                     break
             if nxt > pos:
                 self._render_span(pos, nxt)
@@ -1283,7 +1298,8 @@ cdef class SynthCore(Processor):
 
     cdef void _cc(self, int ch, int cc, int value) noexcept nogil:
         cdef int v
-        if cc == 1 or cc == 7 or cc == 10 or cc == 11:
+        self.part_gen[ch] += 1         # whatever it changes, the part's voices recompute their targets
+        if cc == 1 or cc == 7 or cc == 10 or cc == 11 or cc == 121:
             self._retick_part(ch)      # the change applies from this exact frame
         if cc == 1:
             self.part[ch].modwheel = value / 127.0

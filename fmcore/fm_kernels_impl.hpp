@@ -419,8 +419,8 @@ static void serial_any_g(FmSerial* s, int n) {
 
 static void serial_lanes(FmSerial* s, int n) {
     /* lanes without a switch at 0 (empty, or set by one later) are silent until then */
-    memset(s->g0, 0, sizeof s->g0);
-    memset(s->dg, 0, sizeof s->dg);
+    memset(s->g0, 0, s->n_ops * FM_LANES * sizeof(float));
+    memset(s->dg, 0, s->n_ops * FM_LANES * sizeof(float));
     memset(s->j, 0, sizeof s->j);
     const int two = s->width == 16;
     if (s->n_ops == 1 && s->n_int == 0 && s->n_fb == 1 && !s->has_ext)

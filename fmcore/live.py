@@ -1,10 +1,11 @@
 """Live playback: a MIDI file in real time, or a MIDI keyboard, through an audio stream.
 
-``SongPlayer`` is the scheduler of ``fmcore play``: a thread that pushes each
-event of a song into the synth's lock-free queue with ``at=`` its absolute
-sample time, a little ahead of ``synth.clock``; the audio thread applies each
-one at its exact frame. So what plays live is sample-identical to the offline
-render of the same file (``fmcore.render``), only shifted by ``start_frame``.
+``SongPlayer`` is the scheduler of ``fmcore play``: it hands the whole song to
+the synth at once (``synth.schedule``: a preallocated, time-sorted list that
+the audio thread reads by sample time), so no thread has to push events on
+time and playback does not depend on the GIL. Each event is applied at its
+exact frame: what plays live is sample-identical to the offline render of the
+same file (``fmcore.render``), only shifted by ``start_frame``.
 
 ``MidiInput`` forwards a MIDI input port (mido with the python-rtmidi
 backend, ALSA or JACK) to the synth as soon as messages arrive.
@@ -30,46 +31,36 @@ class MidiPortError(FmcoreError):
 
 
 class SongPlayer:
-    """Pushes time-stamped events into ``synth`` ahead of its audio clock, from a thread.
+    """Plays time-stamped events on ``synth`` by handing them all to its audio thread at once.
 
     ``SongPlayer(synth, events, lead=0.2, align=128, tail=2.0)``: ``events`` is a structured
     array (sample, status, data1, data2). Playback starts at ``start_frame``, the first multiple
     of ``align`` at least ``lead`` seconds after the clock when ``start()`` is called; event ``i``
     is applied at frame ``start_frame + events['sample'][i]``. ``done`` is set ``tail`` seconds
-    after the last event (or at ``duration``). ``late_events`` counts events pushed after their
-    frame had already been rendered (they sound at the next block instead: raise ``lead``).
+    after the last event (or at ``duration``). ``late_events`` counts events the audio thread
+    applied after their frame: held over by its per-block bound on a dense burst, or (when the
+    song starts in the past) due before it took the list.
     """
 
     def __init__(self, synth, events, *, lead: float = 0.2, align: int = 128, tail: float = 2.0,
-                 duration: float | None = None, max_pending: int | None = None):
+                 duration: float | None = None):
         if not (math.isfinite(lead) and lead > 0):
             raise ValueError(f"lead must be a positive number of seconds, got {lead}")
         self.synth = synth
         self.sr = float(synth.sample_rate)
-        ev = np.asarray(events)
-        self.frames = np.ascontiguousarray(ev["sample"], dtype=np.int64)
-        self.status = [int(x) for x in ev["status"]]
-        self.data1 = [int(x) for x in ev["data1"]]
-        self.data2 = [int(x) for x in ev["data2"]]
-        if len(self.frames) and (np.diff(self.frames) < 0).any():
-            order = np.argsort(self.frames, kind="stable")
-            self.frames = self.frames[order]
-            self.status = [self.status[i] for i in order]
-            self.data1 = [self.data1[i] for i in order]
-            self.data2 = [self.data2[i] for i in order]
+        self.events = np.asarray(events)
+        self.frames = np.ascontiguousarray(self.events["sample"], dtype=np.int64)
         self.lead_frames = int(round(lead * self.sr))
         self.align = max(1, int(align))
-        last = int(self.frames[-1]) if len(self.frames) else 0
+        last = int(self.frames.max()) if len(self.frames) else 0
         self.length = int(round(duration * self.sr)) if duration is not None else last + int(round(tail * self.sr))
-        # the queue is FIFO and only drains as events fall due: keep well under its capacity
-        self.max_pending = max_pending or 2048
         self.start_frame = -1
-        self.pushed = 0
-        self.late_events = 0
-        self.queue_full = 0
         self.done = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._late0 = 0
+        self._n = 0
+        self._final: tuple[int, int] | None = None     # (pushed, late) when stopped
         self.error: BaseException | None = None
 
     @property
@@ -83,55 +74,62 @@ class SongPlayer:
             return 0.0
         return (self.synth.clock.frames - self.start_frame) / self.sr
 
+    @property
+    def pushed(self) -> int:
+        """Events of the song the audio thread has applied so far."""
+        if self._final is not None:
+            return self._final[0]
+        sched = self.synth.scheduler
+        return int(sched.timeline_position) if sched.timeline_length == self._n else 0
+
+    @property
+    def late_events(self) -> int:
+        if self._final is not None:
+            return self._final[1]
+        sched = self.synth.scheduler
+        return int(sched.late + sched.deferred) - self._late0
+
     def start(self, at: int | None = None) -> "SongPlayer":
-        """Start scheduling. ``at``: the clock frame where the song starts (default: ``lead``
-        seconds from now, rounded up to ``align``). Starting at the current frame before the
-        stream starts makes the live output identical to the offline render from its first
+        """Hand the song to the audio thread. ``at``: the clock frame where it starts (default:
+        ``lead`` seconds from now, rounded up to ``align``). Starting at the current frame before
+        the stream starts makes the live output identical to the offline render from its first
         sample (effects and LFOs start from the same state)."""
         now = self.synth.clock.frames
         if at is None:
             at = -(-(now + self.lead_frames) // self.align) * self.align
         self.start_frame = int(at)
-        self._thread = threading.Thread(target=self._run, name="fmcore-scheduler", daemon=True)
+        sched = self.synth.scheduler
+        self._late0 = int(sched.late + sched.deferred)
+        self._n = self.synth.schedule(self.events, self.start_frame)
+        # only to notice the end: what plays no longer depends on this thread
+        self._thread = threading.Thread(target=self._run, name="fmcore-song-end", daemon=True)
         self._thread.start()
         return self
 
     def _run(self) -> None:
         try:
-            self._schedule()
+            tick = min(0.01, max(0.002, self.lead_frames / self.sr / 8))
+            while not self._stop.is_set() and self.synth.clock.frames < self.end_frame:
+                self._stop.wait(tick)
         except BaseException as e:          # reported by wait()
             self.error = e
         finally:
             self.done.set()
 
-    def _schedule(self) -> None:
-        synth, clock = self.synth, self.synth.clock
-        frames, n, base = self.frames, len(self.frames), self.start_frame
-        i = 0
-        tick = min(0.01, max(0.002, self.lead_frames / self.sr / 8))
-        while not self._stop.is_set():
-            now = clock.frames
-            horizon = now + self.lead_frames - base
-            if i < n:
-                due = int(np.searchsorted(frames, now - base, "left"))   # events the audio thread has taken
-                while i < n and frames[i] <= horizon and i - due < self.max_pending:
-                    at = base + int(frames[i])
-                    if at < clock.frames:
-                        self.late_events += 1
-                    if not synth.send(self.status[i], self.data1[i], self.data2[i], at=at):
-                        self.queue_full += 1
-                    i += 1
-                self.pushed = i
-            elif now >= base + self.length:
-                return
-            self._stop.wait(tick)
-
     def stop(self, silence: bool = True) -> None:
-        """Stop scheduling; with ``silence``, release every note (all sound off, with its short fade)."""
+        """Stop the song: nothing more of it plays; with ``silence``, also release every note
+        (all sound off, with its short fade)."""
         self._stop.set()
         t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(timeout=2)
+        if self.start_frame >= 0:
+            if self._final is None:
+                self._final = (self.pushed, self.late_events)
+            try:
+                self.synth.clear_schedule()
+            except Exception:
+                pass
         if silence:
             try:
                 self.synth.all_sound_off()
@@ -181,8 +179,7 @@ def play_file(midi, *, backend: str = "native", device=None, buffer: int = 128, 
                          device=device, lock_memory=lock_memory)
     player = SongPlayer(synth, events, lead=lead, align=buffer, tail=tail)
     interrupted = False
-    # the song starts at the stream's first frame: events due in the first `lead` seconds are
-    # queued before the audio thread runs, the rest by the scheduler thread as the clock advances
+    # the song starts at the stream's first frame: the audio thread has it whole before it runs
     player.start(at=synth.clock.frames)
     try:
         stream.start()

@@ -1,4 +1,7 @@
+import numpy as np
+
 from fmcore_rt.params import AtomicParams
+from fmcore_rt.processor import Processor
 from fmcore_rt.pool import RtPool
 from fmcore_rt.spsc import SpscQueue
 from fmcore_rt.processor import Processor
@@ -24,3 +27,4 @@ class OverlapProbe(Processor):
 
 def processor_contention(p: OverlapProbe, seconds: float, as_callback: bool) -> tuple[int, int, int]: ...
 def run_callback_once(p: Processor, nchannels: int, nframes: int) -> object: ...
+def render_holding_gil(p: Processor, out: np.ndarray, block: int) -> int: ...

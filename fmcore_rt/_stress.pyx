@@ -359,3 +359,25 @@ def run_callback_once(Processor p, int nchannels, int nframes):
     with nogil:
         p.run_callback(ptrs, nchannels, nframes)
     return out
+
+
+def render_holding_gil(Processor p, float[:, ::1] out, int block):
+    """Render ``out`` (channels, frames) in blocks of ``block`` frames through ``run_block`` without
+    ever releasing the GIL: no other Python thread runs until it returns.
+
+    What plays must then not depend on a Python thread (a scheduler starved by a C call that holds
+    the GIL, as a long numpy or ``sum(range(...))`` call does). Returns the frames rendered.
+    """
+    cdef float* ptrs[32]
+    cdef int nch = out.shape[0], c, m
+    cdef Py_ssize_t n = out.shape[1], pos = 0
+    if not 1 <= nch <= 32 or block < 1 or block > p.max_block:
+        raise ValueError("out must have 1..32 channels and block must be in 1..max_block")
+    while pos < n:
+        m = <int>(n - pos) if n - pos < block else block
+        for c in range(nch):
+            ptrs[c] = &out[c, pos]
+        if p.run_block(ptrs, nch, m, NULL, 0) < 0:
+            raise RuntimeError("render failed")
+        pos += m
+    return pos

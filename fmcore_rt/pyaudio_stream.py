@@ -13,11 +13,13 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from time import perf_counter_ns as _perf_ns, thread_time_ns as _thread_time_ns
 
 import numpy as np
 
 from fmcore_rt.streams import (AudioDeviceError, DeviceInfo, HostApiInfo, StreamBase, quiet_stderr,
                                select_device)
+from fmcore_rt.timing import TimingStats
 
 __all__ = ["PyAudioStream"]
 
@@ -109,6 +111,9 @@ class PyAudioStream(StreamBase):
         self._pa = None
         self._stream = None
         self._counts = [0, 0, 0, 0]   # callbacks, frames, underflows, render errors
+        self._cpu = TimingStats(sample_rate)    # thread CPU time per callback
+        self._stalls = [0]
+        self._deadline_ns = int(frames_per_buffer * 1e9 / sample_rate)
         n = frames_per_buffer
         self._planar = np.zeros((channels, n), np.float32)
         self._inter = np.zeros(n * channels, np.float32)
@@ -137,6 +142,9 @@ class PyAudioStream(StreamBase):
                                    f"{self.frames_per_buffer} frames: {e}") from None
 
     def _callback(self, in_data, frame_count, time_info, status):
+        # own cost from here on: the wait for the GIL before PyAudio could call us is not in it
+        cpu0 = _thread_time_ns()
+        wall0 = _perf_ns()
         c = self._counts
         if self._rt is None:
             self._rt = _raise_priority()
@@ -158,6 +166,13 @@ class PyAudioStream(StreamBase):
                 c[3] += 1
                 planar.fill(0.0)
             np.copyto(inter.reshape(frame_count, self.channels).T, planar)
+        cpu = _thread_time_ns() - cpu0
+        wall = _perf_ns() - wall0
+        self._cpu.add(cpu * 1e-9, frame_count)
+        deadline = self._deadline_ns if frame_count == self.frames_per_buffer else \
+            int(frame_count * 1e9 / self.sample_rate)
+        if wall > deadline and cpu <= deadline:
+            self._stalls[0] += 1
         c[1] += frame_count
         c[0] += 1
         return result
@@ -221,6 +236,9 @@ class PyAudioStream(StreamBase):
     def _backend_counts(self):
         c = self._counts
         return c[0], c[1], c[2], c[3]
+
+    def _cpu_timing(self):
+        return self._cpu, self._stalls[0]
 
     def _realtime(self):
         if self._rt is None:

@@ -194,7 +194,14 @@ def format_devices() -> str:
 @dataclass
 class StreamStats:
     """What a stream did: callbacks against the clock, callback durations against the deadline,
-    underflows the audio system reported, and what the processor had to give up."""
+    underflows the audio system reported, and what the processor had to give up.
+
+    ``underflows`` are what the audio system flagged (with JACK: any xrun of the server, whoever
+    caused it). The stream's own cost is its thread CPU time per callback (``cpu_*``) against
+    the deadline, ``cpu_overruns`` the callbacks over it; ``stalls`` are callbacks that took
+    longer than the deadline in wall time although their own CPU time did not (preempted, or
+    for PyAudio waiting for the GIL inside the callback). A virtual machine may charge time the
+    host took away to the running thread: read ``cpu_p99_us`` before ``cpu_max_us``."""
 
     backend: str
     device: str
@@ -216,6 +223,12 @@ class StreamStats:
     deadline_us: float
     overruns: int                   # blocks that took longer than their deadline
     underflows: int                 # callbacks PortAudio flagged paOutputUnderflow
+    cpu_mean_us: float = float("nan")   # thread CPU time per callback
+    cpu_p50_us: float = float("nan")
+    cpu_p99_us: float = float("nan")
+    cpu_max_us: float = float("nan")
+    cpu_overruns: int = 0           # callbacks whose own CPU time passed the deadline
+    stalls: int = 0                 # over the deadline in wall time, not in own CPU time
     render_errors: int = 0
     busy_skips: int = 0             # callbacks given silence: another thread was inside the processor
     events_dropped: int = 0
@@ -239,6 +252,8 @@ class StreamStats:
             f"expected {self.expected_rate:.1f}/s), {self.frames} frames",
             f"  callback p50 {self.p50_us:.1f} us, p99 {self.p99_us:.1f} us, p99.9 {self.p999_us:.1f} us, "
             f"max {self.max_us:.1f} us (deadline {self.deadline_us:.0f} us); {self.overruns} overruns",
+            f"  own CPU per callback p50 {self.cpu_p50_us:.1f} us, p99 {self.cpu_p99_us:.1f} us, "
+            f"max {self.cpu_max_us:.1f} us; {self.cpu_overruns} over the deadline, {self.stalls} stalled",
             f"  underflows {self.underflows}, busy skips {self.busy_skips}, events dropped {self.events_dropped}, "
             f"voices stolen {self.voices_stolen}, real-time priority: {rt}"
             + (f" ({self.realtime_note})" if self.realtime_note else ""),
@@ -473,6 +488,8 @@ class StreamBase:
         secs = max(0.0, end - self._t_start) if self._t_start else 0.0
         rt, note = self._realtime()
         deadline = self.frames_per_buffer * 1e6 / self.sample_rate
+        cpu_t, stalls = self._cpu_timing()
+        cpu = cpu_t.snapshot() if cpu_t is not None else {}
         return StreamStats(
             backend=self.backend,
             device=self.device.name if self.device else "",
@@ -485,6 +502,9 @@ class StreamBase:
             p99_us=_nan_if_none(t.get("p99_us")), p999_us=_nan_if_none(t.get("p999_us")),
             max_us=_nan_if_none(t.get("max_us")), deadline_us=deadline, overruns=int(t.get("overruns", 0)),
             underflows=underflows, render_errors=render_errors, busy_skips=int(getattr(p, "busy_skips", 0)),
+            cpu_mean_us=_nan_if_none(cpu.get("mean_us")), cpu_p50_us=_nan_if_none(cpu.get("p50_us")),
+            cpu_p99_us=_nan_if_none(cpu.get("p99_us")), cpu_max_us=_nan_if_none(cpu.get("max_us")),
+            cpu_overruns=int(cpu.get("overruns", 0)), stalls=int(stalls),
             events_dropped=int(pst.get("events_dropped", 0)), voices_stolen=int(pst.get("voices_stolen", 0)),
             realtime=rt, realtime_note=(note + ("; " + lock_memory.note if self.lock_memory else "")).strip("; "),
             output_latency=self._output_latency(),
@@ -512,6 +532,10 @@ class StreamBase:
     def _backend_counts(self) -> tuple[int, int, int, int]:
         """(callbacks, frames, underflows, render errors)."""
         raise NotImplementedError
+
+    def _cpu_timing(self):
+        """The callbacks' own cost: (a TimingStats of thread CPU time per callback or None, stalls)."""
+        return None, 0
 
     def _realtime(self) -> tuple[bool | None, str]:
         return None, ""

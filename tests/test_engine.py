@@ -400,3 +400,20 @@ def test_release_and_controllers_act_from_their_exact_frame(event):
         diff = np.flatnonzero(np.abs(outs[0] - outs[1]).max(axis=0) > 0)
         assert len(diff), "the event changed nothing"
         assert k <= diff[0] <= k + 1, f"event at {k} first changed sample {diff[0]}"
+
+
+def test_reset_all_controllers_acts_from_its_exact_frame():
+    """CC121 after a bend and the mod wheel: the pitch returns at that sample (and a held
+    voice's short control ticks do not keep the old targets)."""
+    patch = Patch.from_dict({"operators": [{"env": {"times": [0.0, 0.0, 0.0, 0.05], "levels": [1, 1, 1, 0]}}],
+                             "controllers": {"mod_wheel_pitch_cents": 200.0}})
+    base = [(0, 0x90, 60, 100), (0, 0xE0, 0, 100), (0, 0xB0, 1, 127)]
+    for k in (3000, 3013, 3031):
+        outs = []
+        for ev in (base, base + [(k, 0xB0, 121, 0)]):
+            s = Synth(SR, max_block=8192)
+            s.set_patch(patch)
+            outs.append(s.process(np.zeros((2, 8192), np.float32), ev))
+        diff = np.flatnonzero(np.abs(outs[0] - outs[1]).max(axis=0) > 0)
+        assert len(diff), "the reset changed nothing"
+        assert k <= diff[0] <= k + 1, f"CC121 at {k} first changed sample {diff[0]}"
