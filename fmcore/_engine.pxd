@@ -7,6 +7,8 @@ from fmcore_rt.spsc cimport SpscQueue, RtEvent
 from fmcore_rt.scheduler cimport EventScheduler
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64
 from fmcore.fx.chain cimport FxChain
+from fmcore.fx.reverb cimport Reverb
+from fmcore.fx.modulation cimport Chorus
 
 cdef extern from "fm_kernels.hpp" nogil:
     enum:
@@ -62,7 +64,9 @@ cdef enum:
     N_PARTS = 16
     BANK_SIZE = 128
     RETIRE_CAP = 64            # power of two
-    KIT_SOUNDS = 16
+    KIT_SOUNDS = 64
+    N_STEMS = 18               # N_PARTS parts, then the reverb and chorus returns
+    SEND_RAMP = 64             # samples over which a send level change glides
     CHUNK = 64                 # control-rate period in samples (envelopes, LFO, pitch)
     NSEG = 4                   # segments of one voice in a sub-span: FM_SUB / CHUNK + 2
 
@@ -148,11 +152,13 @@ cdef struct Bank:
     int n
     Plan plans[128]
 
-# A drum kit: each note plays its own sound (255 = silent note).
+# A drum kit: each note plays its own sound (255 = silent note); a note of choke group g > 0
+# cuts the sounding notes of group g on its channel (closed hi-hat cuts the open one).
 cdef struct Kit:
     uint8_t sound[128]
+    uint8_t choke[128]
     int n
-    Plan plans[16]
+    Plan plans[64]
 
 # One voice's stretch of a sub-span inside one control chunk, with that chunk's parameters:
 # what the kernels read. Sample i of the stretch is sample j0 + i of its chunk.
@@ -193,6 +199,19 @@ cdef struct PartState:
     float pan                  # -1..1
     bint sustain
     int64_t t0                 # sample of the part's first note since reset (-1: none yet)
+    # registered parameters (RPN); the selection is 127/127 (null) after reset and CC121
+    uint8_t rpn_msb, rpn_lsb   # CC101 / CC100
+    uint8_t nrpn_msb, nrpn_lsb # CC99 / CC98
+    bint nrpn                  # the last selection was an NRPN: data entry goes there (none is implemented)
+    int rpn_bend               # RPN 0 in cents (semitones * 100 + cents), -1: the patch's bend range
+    int rpn_fine               # RPN 1, 14 bits, 8192 = A440
+    int rpn_coarse             # RPN 2, semitones + 64
+    float tune_cents           # RPN 1 + RPN 2, added to the transpose of every voice of the part
+    # reverb and chorus sends (CC91 / CC93): the level glides from `from` to `to` over SEND_RAMP samples
+    uint8_t send_cc[2]
+    float send_from[2]
+    float send_to[2]
+    int64_t send_t0[2]
 
 # MPE zones (MIDI Polyphonic Expression): zone 0 lower (manager channel 0, members 1..),
 # zone 1 upper (manager channel 15, members 14 down); fmcore/mpe.py documents the behaviour.
@@ -212,6 +231,8 @@ cdef class SynthCore(Processor):
     cdef int nslots                     # max_voices + slots for voices fading out after a steal
     cdef readonly AtomicParams params
     cdef readonly FxChain fx            # effects on the synth's output, parameters in `params`
+    cdef readonly Reverb send_reverb    # shared send effects fed by the parts' CC91 / CC93 sends
+    cdef readonly Chorus send_chorus
     cdef SpscQueue queue                # = sched.queue: notes and controllers from control threads
     cdef readonly EventScheduler scheduler  # time-ordered live events and a published timeline
     cdef object _push_lock
@@ -309,6 +330,21 @@ cdef class SynthCore(Processor):
     cdef double op_tune[12]
     cdef double tune_cents              # master tune for this block
     cdef double inv_sr
+    cdef float* part_buf                # N_PARTS stereo buffers: part c's L at 2*c*max_block, R after it
+    cdef float* bus_buf                 # send buses: reverb L, R, chorus L, R (max_block each)
+    cdef int buf_cap                    # frames each of those holds
+    cdef int64_t block_t0               # absolute sample of the block being rendered
+    cdef int block_n                    # its frames
+    cdef uint32_t block_parts           # bit c: part c was mixed in this block
+    cdef bint bus_used[2]               # a send bus had input in this block
+    cdef bint send_running[2]           # the send effect has signal in it (else it is cleared and skipped)
+    cdef int64_t send_last[2]           # absolute sample of the last non-zero send input
+    cdef Counter64* c_send_defaults     # pending default sends: 1 << 16 | reverb << 8 | chorus, 0 = none
+    cdef int default_send[2]            # CC91 / CC93 a part starts with (control side)
+    # offline stems (process_stems): N_STEMS x 2 x stem_len floats, written block by block
+    cdef float* stem_out
+    cdef int64_t stem_len
+    cdef int64_t stem_pos
     # parameter slots
     cdef int p_gain
     cdef int p_tune
@@ -334,10 +370,17 @@ cdef class SynthCore(Processor):
     cdef void _note_off(self, int ch, int note) noexcept nogil
     cdef void _release_voice(self, int v) noexcept nogil
     cdef void _cc(self, int ch, int cc, int value) noexcept nogil
+    cdef void _data_entry(self, int ch, int kind, int value) noexcept nogil
+    cdef void _set_send(self, int ch, int k, int value) noexcept nogil
+    cdef float _send_gain(self, int ch, int k, int64_t t) noexcept nogil
+    cdef void _part_voices_to_rpn(self, int ch, float old_tune) noexcept nogil
+    cdef void _choke(self, int ch, int group) noexcept nogil
+    cdef void _mix_part(self, int ch, int a, int n) noexcept nogil
+    cdef void _run_send(self, int k, int n) noexcept nogil
     cdef int _alloc_voice(self) noexcept nogil
     cdef void _start_voice(self, int v, const Plan* plan, int ch, int note, int vel) noexcept nogil
     cdef void _render_span(self, int a, int b) noexcept nogil
-    cdef void _render_sub(self, float* L, float* R, int n) noexcept nogil
+    cdef void _render_sub(self, int pos, int n) noexcept nogil
     cdef void _plan_voice(self, int v, int n) noexcept nogil
     cdef void _voice_ops(self, int v, uint32_t skip, float* yb) noexcept nogil
     cdef void _build_prog(self, int v, uint32_t skip, uint32_t silent) noexcept nogil

@@ -38,6 +38,8 @@ from fmcore_rt.spsc cimport EV_USER          # tuning changes (fmcore.tuning)
 from fmcore_rt.scheduler cimport EventScheduler
 from fmcore_rt.rt_atomics cimport SpscIndices, Counter64, new_atomic_array, delete_atomic_array
 from fmcore.fx.chain cimport FxChain
+from fmcore.fx.reverb cimport Reverb
+from fmcore.fx.modulation cimport Chorus
 
 import hashlib
 import threading
@@ -63,9 +65,25 @@ DEF PENDING_BANK = 16                   # index of the bank slot in `pending`
 DEF PENDING_KIT = 17                    # first of N_PARTS kit slots in `pending`
 DEF N_PENDING = 33
 DEF CLEAR_OWN = 1                       # sentinel in a pending slot: drop the part's own patch
+DEF RPN_NULL = 127                      # CC101/100 (or 99/98) = 127/127: no parameter selected
+
+# The shared send effects: a small room and a gentle chorus. With the GM send of 40 the reverb's
+# share of a song is about what FluidSynth's default reverb gives (wet 20 dB below dry, RT60 ~1 s).
+SEND_REVERB_DEFAULTS = {"decay": 1.0, "size": 0.35, "damping": 0.2, "predelay_ms": 8.0, "mix": 0.5, "width": 0.6}
+SEND_CHORUS_DEFAULTS = {"rate_hz": 0.4, "depth_ms": 3.0, "delay_ms": 12.0, "feedback": 0.1, "mix": 0.5}
 
 cdef extern from "fm_kernels.hpp" nogil:
     float sine_u32 "fm_base::sin_u32_scalar"(uint32_t phase)
+
+cdef extern from *:
+    """
+    /* L += a * g, R += b * g: a part into the mix or a send bus (distinct buffers, so restrict) */
+    static inline void fm_add2(float* __restrict L, float* __restrict R, const float* __restrict a,
+                               const float* __restrict b, float g, int n) {
+        for (int i = 0; i < n; i++) { L[i] += a[i] * g; R[i] += b[i] * g; }
+    }
+    """
+    void fm_add2(float* L, float* R, const float* a, const float* b, float g, int n) nogil
 
 cdef int _i
 
@@ -319,6 +337,7 @@ cdef class SynthCore(Processor):
         self.c_peak = new Counter64()
         self.c_notes = new Counter64()
         self.c_retired_plans = new Counter64()
+        self.c_send_defaults = new Counter64()
         self.default_plan = <Plan*>PyMem_Malloc(sizeof(Plan))
         self.vplan = <Plan*>PyMem_Malloc(ns * sizeof(Plan))
         self.v_state = <uint8_t*>PyMem_Malloc(ns)
@@ -422,6 +441,14 @@ cdef class SynthCore(Processor):
         memset(self.o_inc, 0, ns * MAX_OPS * sizeof(uint64_t))
         self.bank = NULL
         self.buf_l = NULL
+        self.part_buf = NULL
+        self.bus_buf = NULL
+        self.buf_cap = 0
+        self.stem_out = NULL
+        self.send_last[0] = self.send_last[1] = 0
+        self.send_running[0] = self.send_running[1] = False
+        self.default_send[0] = 0
+        self.default_send[1] = 0
         self.buf_r = NULL
         self.buf_g = NULL
         self.age_counter = 0
@@ -453,6 +480,10 @@ cdef class SynthCore(Processor):
             self.p_op_detune[i] = self.params.add(f"op{i + 1}.detune_cents", -100.0, 100.0, 0.0, "cents", 0.02)
         _compile_into(Patch(), <uintptr_t>self.default_plan)
         self.fx = FxChain(self.params)
+        self.send_reverb = Reverb(self.params, "send_reverb", SEND_REVERB_DEFAULTS)
+        self.send_reverb.wet_only = True
+        self.send_chorus = Chorus(self.params, "send_chorus", SEND_CHORUS_DEFAULTS)
+        self.send_chorus.wet_only = True
         self.prepare(sample_rate, max_block)
 
     def __dealloc__(self):
@@ -466,6 +497,7 @@ cdef class SynthCore(Processor):
         del self.c_peak
         del self.c_notes
         del self.c_retired_plans
+        del self.c_send_defaults
         PyMem_Free(self.default_plan)
         PyMem_Free(self.vplan)
         PyMem_Free(self.v_state); PyMem_Free(self.v_fade); PyMem_Free(self.v_note); PyMem_Free(self.v_chan)
@@ -490,6 +522,7 @@ cdef class SynthCore(Processor):
             PyMem_Free(self.ser.ext); PyMem_Free(self.ser.y)
             PyMem_Free(self.ser)
         PyMem_Free(self.buf_l); PyMem_Free(self.buf_r); PyMem_Free(self.buf_g)
+        PyMem_Free(self.part_buf); PyMem_Free(self.bus_buf)
 
     cdef void _free_plans(self):
         # control thread, audio stopped: everything published or retired
@@ -516,14 +549,25 @@ cdef class SynthCore(Processor):
         PyMem_Free(self.buf_l)
         PyMem_Free(self.buf_r)
         PyMem_Free(self.buf_g)
+        PyMem_Free(self.part_buf)
+        PyMem_Free(self.bus_buf)
+        self.buf_cap = 0
         self.buf_l = <float*>PyMem_Malloc(max_block * sizeof(float))
         self.buf_r = <float*>PyMem_Malloc(max_block * sizeof(float))
         self.buf_g = <float*>PyMem_Malloc(max_block * sizeof(float))
-        if self.buf_l == NULL or self.buf_r == NULL or self.buf_g == NULL:
+        self.part_buf = <float*>PyMem_Malloc(N_PARTS * 2 * max_block * sizeof(float))
+        self.bus_buf = <float*>PyMem_Malloc(4 * max_block * sizeof(float))
+        if (self.buf_l == NULL or self.buf_r == NULL or self.buf_g == NULL or self.part_buf == NULL
+                or self.bus_buf == NULL):
             raise MemoryError()
+        self.buf_cap = max_block
         self.params.prepare(sample_rate)
         if self.fx is not None:
             self.fx.prepare_c(sample_rate, max_block)
+        if self.send_reverb is not None:
+            self.send_reverb.prepare_c(sample_rate, max_block)
+            self.send_chorus.prepare_c(sample_rate, max_block)
+        self.send_running[0] = self.send_running[1] = False
         self.fade_len = max(1, <int>(0.002 * sample_rate))
         self.inv_sr = 1.0 / sample_rate
         return 0
@@ -531,7 +575,7 @@ cdef class SynthCore(Processor):
     # ------------------------------------------------------------------ control thread
 
     cdef void _reset_parts(self) noexcept:
-        cdef int c
+        cdef int c, k
         for c in range(N_PARTS):
             self.part[c].program = 0
             self.part[c].bend = 0
@@ -542,6 +586,17 @@ cdef class SynthCore(Processor):
             self.part[c].pan = 0.0
             self.part[c].sustain = False
             self.part[c].t0 = -1
+            self.part[c].rpn_msb = self.part[c].rpn_lsb = RPN_NULL
+            self.part[c].nrpn_msb = self.part[c].nrpn_lsb = RPN_NULL
+            self.part[c].nrpn = False
+            self.part[c].rpn_bend = -1
+            self.part[c].rpn_fine = 8192
+            self.part[c].rpn_coarse = 64
+            self.part[c].tune_cents = 0.0
+            for k in range(2):
+                self.part[c].send_cc[k] = self.default_send[k]
+                self.part[c].send_from[k] = self.part[c].send_to[k] = self.default_send[k] / 127.0
+                self.part[c].send_t0[k] = 0
 
     cdef int _reclaim(self) except -1:
         # Free the plans the audio thread has retired (control thread only).
@@ -604,11 +659,27 @@ cdef class SynthCore(Processor):
         b.n = len(patches)
         self._publish(PENDING_BANK, <uintptr_t>b)
 
-    def set_kit(self, sounds, channel=9):
+    def set_kit(self, sounds, channel=9, choke=()):
         """Make part ``channel`` a drum kit: ``sounds`` maps MIDI notes to ``Patch``es (at most
-        16 different patches); other notes are silent. Takes precedence over the part's patch."""
+        64 different patches); other notes are silent. Takes precedence over the part's patch.
+
+        ``choke``: groups of notes (e.g. ``[{42, 44, 46}]``, the hi-hats); a note of a group
+        cuts every sounding note of its group on the channel (a 2 ms fade), as a closed hi-hat
+        stops an open one.
+        """
         ch = self._check_channel(channel)
         sounds = dict(sounds)
+        groups = [set(g) for g in choke]
+        if len(groups) > 254:
+            raise ValueError(f"at most 254 choke groups, got {len(groups)}")
+        seen = {}
+        for gi, g in enumerate(groups):
+            for note in g:
+                if isinstance(note, bool) or not isinstance(note, (int, np.integer)) or not 0 <= note <= 127:
+                    raise ValueError(f"choke group {gi + 1}: note {note!r} is not an int in 0..127")
+                if note in seen:
+                    raise ValueError(f"choke groups {seen[note] + 1} and {gi + 1} both hold note {note}")
+                seen[note] = gi
         uniq = []
         for note, patch in sounds.items():
             _check_byte("kit note", note)
@@ -624,6 +695,9 @@ cdef class SynthCore(Processor):
         cdef int i
         try:
             memset(kit.sound, 255, 128)
+            memset(kit.choke, 0, 128)
+            for note, gi in seen.items():
+                kit.choke[note] = gi + 1
             for i, patch in enumerate(uniq):
                 _compile_into(patch, <uintptr_t>&kit.plans[i])
             for note, patch in sounds.items():
@@ -637,6 +711,21 @@ cdef class SynthCore(Processor):
     def clear_kit(self, channel=9):
         """Turn part ``channel`` back from a drum kit into a normal part."""
         self._publish(PENDING_KIT + self._check_channel(channel), CLEAR_OWN)
+
+    def set_default_sends(self, reverb=40, chorus=0):
+        """The reverb and chorus sends (CC91, CC93 values 0..127) every part starts with.
+
+        Every part takes them at the start of the next block (before that block's
+        events, so a song's own CC91/93 at time 0 win) and again at each ``reset()``.
+        A new ``Synth`` is dry (0, 0); General MIDI players start at 40 and 0, which
+        ``fmcore.render.setup_synth`` sets.
+        """
+        _check_byte("reverb send", reverb)
+        _check_byte("chorus send", chorus)
+        self.default_send[0] = reverb
+        self.default_send[1] = chorus
+        self.c_send_defaults.value.store((<uint64_t>1 << 16) | (<uint64_t>reverb << 8) | <uint64_t>chorus,
+                                         memory_order_release)
 
     cdef int _publish(self, int slot, uintptr_t p) except -1:
         self._reclaim()
@@ -770,10 +859,14 @@ cdef class SynthCore(Processor):
         memset(self.v_state, 0, self.nslots)
         memset(self.v_fade, 0, self.nslots * sizeof(int32_t))
         self.c_active.value.store(0)
+        self.c_send_defaults.value.store(0)     # _reset_parts applies the defaults
         self._reset_parts()
         self._reset_ext()          # 12-TET, MPE off, CC74 centred
         self._reclaim()
         self.fx.reset()
+        self.send_reverb.reset()
+        self.send_chorus.reset()
+        self.send_running[0] = self.send_running[1] = False
         self.clock.reset()         # a reused engine renders exactly like a fresh one
         self.event_time = 0
         self.age_counter = 0
@@ -819,6 +912,50 @@ cdef class SynthCore(Processor):
                                 released=bool(self.v_released[v]), sustained=bool(self.v_sustained[v]),
                                 fading=self.v_fade[v] > 0, age=int(self.v_age[v])))
         return out
+
+    def part_state(self, channel):
+        """A part's controller state (for tests and tools; not synchronised with a running audio thread).
+
+        ``bend_range`` in semitones as set by RPN 0 (None: the patch's), ``tuning_cents``
+        from RPN 1 and 2, ``rpn``/``nrpn`` the selected parameter number (None: none or
+        null), ``reverb_send``/``chorus_send`` the CC91/CC93 values.
+        """
+        cdef PartState* p = &self.part[self._check_channel(channel)]
+        return dict(program=p.program, bend=p.bend, volume=p.volume, expression=p.expression, pan=p.pan,
+                    sustain=bool(p.sustain),
+                    bend_range=None if p.rpn_bend < 0 else p.rpn_bend / 100.0, tuning_cents=p.tune_cents,
+                    rpn=None if p.nrpn or (p.rpn_msb == RPN_NULL and p.rpn_lsb == RPN_NULL)
+                    else (p.rpn_msb << 7) | p.rpn_lsb,
+                    nrpn=None if not p.nrpn or (p.nrpn_msb == RPN_NULL and p.nrpn_lsb == RPN_NULL)
+                    else (p.nrpn_msb << 7) | p.nrpn_lsb,
+                    reverb_send=p.send_cc[0], chorus_send=p.send_cc[1])
+
+    def process_stems(self, out, stems, events=None):
+        """``process(out, events)`` that also writes the mix's parts: ``stems`` is a float32
+        C-contiguous array shaped (18, 2, frames) with the frames of ``out``.
+
+        ``stems[c]`` is part ``c``'s signal as it enters the mix (after its volume, pan
+        and the master gain), ``stems[16]`` and ``stems[17]`` the returns of the shared
+        reverb and chorus: they sum to the mix before the output effects (``fx``).
+        Offline only: not for a processor a live stream is running.
+        """
+        if not isinstance(stems, np.ndarray) or stems.dtype != np.float32 or not stems.flags.c_contiguous \
+                or not stems.flags.writeable:
+            raise TypeError("stems must be a writeable C-contiguous float32 array")
+        if not isinstance(out, np.ndarray) or out.ndim != 2:
+            raise TypeError("out must be a float32 numpy array shaped (channels, frames)")
+        if stems.shape != (N_STEMS, 2, out.shape[1]):
+            raise ValueError(f"stems must be shaped ({N_STEMS}, 2, {out.shape[1]}), got {stems.shape}")
+        cdef float[:, :, ::1] sv = stems
+        if out.shape[1] == 0:
+            return out
+        self.stem_out = &sv[0, 0, 0]
+        self.stem_len = out.shape[1]
+        self.stem_pos = 0
+        try:
+            return self.process(out, events)
+        finally:
+            self.stem_out = NULL
 
     # ------------------------------------------------------------------ audio thread
 
@@ -1057,6 +1194,23 @@ cdef class SynthCore(Processor):
         self.scheduler.begin_block(now, nframes)
         memset(self.buf_l, 0, nframes * sizeof(float))
         memset(self.buf_r, 0, nframes * sizeof(float))
+        self.block_t0 = now
+        self.block_n = nframes
+        self.block_parts = 0
+        self.bus_used[0] = self.bus_used[1] = False
+        cdef uint64_t sd = 0
+        if self.c_send_defaults.value.load(memory_order_relaxed):
+            sd = self.c_send_defaults.value.exchange(0, memory_order_acquire)
+        cdef int k
+        if sd:                           # set_default_sends: every part jumps there before this block's events
+            for c in range(N_PARTS):
+                for k in range(2):
+                    self.part[c].send_cc[k] = (sd >> (8 - 8 * k)) & 0x7F
+                    self.part[c].send_from[k] = self.part[c].send_to[k] = self.part[c].send_cc[k] / 127.0
+        cdef float* st
+        if self.stem_out != NULL:
+            for c in range(2 * N_STEMS):
+                memset(self.stem_out + c * self.stem_len + self.stem_pos, 0, nframes * sizeof(float))
         while True:
             # apply every event due at or before `pos`, the block's own and scheduled ones in frame order
             nxt = nframes
@@ -1086,15 +1240,25 @@ cdef class SynthCore(Processor):
                 pos = nxt
             if pos >= nframes:
                 break
+        # the shared send effects' returns join the parts
+        self._run_send(0, nframes)
+        self._run_send(1, nframes)
         # master gain (smoothed per sample), then the effects, whose limiter has the last word
         cdef float g0 = self.params.at(self.p_gain, 0)
-        cdef float* gbuf = self.buf_g
-        if g0 == self.params.end(self.p_gain) and self.params.at(self.p_gain, nframes // 2) == g0:
-            self.k.scale2(self.buf_l, self.buf_r, NULL, g0, nframes)         # not ramping
-        else:
+        cdef float* gbuf = NULL
+        if not (g0 == self.params.end(self.p_gain) and self.params.at(self.p_gain, nframes // 2) == g0):
+            gbuf = self.buf_g                                                  # ramping
             for i in range(nframes):
                 gbuf[i] = self.params.at(self.p_gain, i)
-            self.k.scale2(self.buf_l, self.buf_r, gbuf, 0.0, nframes)
+        self.k.scale2(self.buf_l, self.buf_r, gbuf, g0, nframes)
+        if self.stem_out != NULL:
+            # stems are what enters the output effects: the parts and returns after the master gain
+            for c in range(N_STEMS):
+                if c < N_PARTS and not (self.block_parts >> c) & 1:
+                    continue
+                st = self.stem_out + 2 * c * self.stem_len + self.stem_pos
+                self.k.scale2(st, st + self.stem_len, gbuf, g0, nframes)
+            self.stem_pos += nframes
         self.fx.process(self.buf_l, self.buf_r, nframes)
         self.k.clamp2(self.buf_l, self.buf_r, nframes)       # always finite and bounded
         if nchannels == 1:
@@ -1160,16 +1324,108 @@ cdef class SynthCore(Processor):
                     self.v_fade[v] = self.fade_len
                     self.c_active.value.fetch_sub(1, memory_order_relaxed)
         elif cc == 121:
+            # RP-015: controllers to rest and no parameter selected; bend range, tuning, volume,
+            # pan, sends and program stay
             self.part[ch].bend = 0
             self.part[ch].modwheel = 0
             self.part[ch].aftertouch = 0
             self.part[ch].expression = 1.0
+            self.part[ch].rpn_msb = self.part[ch].rpn_lsb = RPN_NULL
+            self.part[ch].nrpn_msb = self.part[ch].nrpn_lsb = RPN_NULL
+            self.part[ch].nrpn = False
             self._cc(ch, 64, 0)
+        elif cc == 6 or cc == 38 or cc == 96 or cc == 97:
+            self._data_entry(ch, cc, value)
+        elif cc == 101 or cc == 100:
+            if cc == 101:
+                self.part[ch].rpn_msb = value
+            else:
+                self.part[ch].rpn_lsb = value
+            self.part[ch].nrpn = False
+        elif cc == 99 or cc == 98:
+            if cc == 99:
+                self.part[ch].nrpn_msb = value
+            else:
+                self.part[ch].nrpn_lsb = value
+            self.part[ch].nrpn = True
+        elif cc == 91:
+            self._set_send(ch, 0, value)
+        elif cc == 93:
+            self._set_send(ch, 1, value)
         elif cc == 123:
             for v in range(self.nslots):
                 if self.v_state[v] and self.v_chan[v] == ch and not self.v_released[v]:
                     self.v_sustained[v] = 0
                     self._release_voice(v)
+
+    cdef void _data_entry(self, int ch, int cc, int value) noexcept nogil:
+        """CC6 (MSB: the LSB goes to 0), CC38 (LSB), CC96/97 (one step up/down) for the selected RPN.
+
+        RPN 0 bend range: semitones and cents, a step is a cent. RPN 1 fine tuning: 14 bits,
+        8192 = A440, +-100 cents, a step is 100/8192 cent. RPN 2 coarse tuning: semitones
+        around 64, a step is a semitone. A null selection, an NRPN (none is implemented) or
+        another RPN takes the data and changes nothing.
+        """
+        cdef PartState* p = &self.part[ch]
+        if p.nrpn or p.rpn_msb != 0 or p.rpn_lsb > 2:
+            return
+        cdef int x
+        cdef float old = p.tune_cents
+        if p.rpn_lsb == 0:
+            x = p.rpn_bend if p.rpn_bend >= 0 else 200
+            if cc == 6:
+                x = value * 100
+            elif cc == 38:
+                x = (x // 100) * 100 + (value if value < 100 else 99)
+            else:
+                x += 1 if cc == 96 else -1
+            p.rpn_bend = 0 if x < 0 else (12799 if x > 12799 else x)
+        elif p.rpn_lsb == 1:
+            x = p.rpn_fine
+            if cc == 6:
+                x = value << 7
+            elif cc == 38:
+                x = (x & 0x3F80) | value
+            else:
+                x += 1 if cc == 96 else -1
+            p.rpn_fine = 0 if x < 0 else (16383 if x > 16383 else x)
+        else:
+            if cc == 38:
+                return
+            x = value if cc == 6 else p.rpn_coarse + (1 if cc == 96 else -1)
+            p.rpn_coarse = 0 if x < 0 else (127 if x > 127 else x)
+        p.tune_cents = (p.rpn_fine - 8192) * (100.0 / 8192.0) + (p.rpn_coarse - 64) * 100.0
+        self._retick_part(ch)            # the change applies from this exact frame
+        self._part_voices_to_rpn(ch, old)
+
+    cdef void _part_voices_to_rpn(self, int ch, float old_tune) noexcept nogil:
+        # A voice's plan copy carries its part's RPN state: the bend range replaces the
+        # patch's, the tuning adds to its transpose (both read at each control tick).
+        cdef int v
+        cdef PartState* p = &self.part[ch]
+        for v in range(self.nslots):
+            if self.v_state[v] and self.v_chan[v] == ch:
+                if p.rpn_bend >= 0:
+                    self.vplan[v].bend_range_cents = p.rpn_bend
+                self.vplan[v].transpose_cents += p.tune_cents - old_tune
+
+    cdef void _set_send(self, int ch, int k, int value) noexcept nogil:
+        # glide from the level sounding at this frame to the new one
+        cdef PartState* p = &self.part[ch]
+        p.send_from[k] = self._send_gain(ch, k, self.event_time)
+        p.send_to[k] = value / 127.0
+        p.send_t0[k] = self.event_time
+        p.send_cc[k] = <uint8_t>value
+
+    cdef void _choke(self, int ch, int group) noexcept nogil:
+        # cut the sounding notes of a choke group with the short steal fade
+        cdef Kit* kit = self.part[ch].kit
+        cdef int v
+        for v in range(self.nslots):
+            if (self.v_state[v] and self.v_fade[v] == 0 and self.v_chan[v] == ch
+                    and kit.choke[self.v_note[v]] == group):
+                self.v_fade[v] = self.fade_len
+                self.c_active.value.fetch_sub(1, memory_order_relaxed)
 
     cdef void _release_voice(self, int v) noexcept nogil:
         cdef int k
@@ -1264,11 +1520,17 @@ cdef class SynthCore(Processor):
             if kit.sound[note] == 255:
                 return                   # no sound on this key of the kit
             plan = &kit.plans[kit.sound[note]]
+            if kit.choke[note]:
+                self._choke(ch, kit.choke[note])
         else:
             plan = self._part_plan(self.mpe_owner[ch])
         v = self._alloc_voice()
         self._start_voice(v, plan, ch, note, vel)
         self._ext_start(v, ch)
+        # the part's RPN bend range and tuning (see _part_voices_to_rpn)
+        if self.part[ch].rpn_bend >= 0:
+            self.vplan[v].bend_range_cents = self.part[ch].rpn_bend
+        self.vplan[v].transpose_cents += self.part[ch].tune_cents
 
     cdef void _start_voice(self, int v, const Plan* plan, int ch, int note, int vel) noexcept nogil:
         cdef int k, i, ns = self.nslots
@@ -1348,21 +1610,31 @@ cdef class SynthCore(Processor):
         cdef int pos = a, n
         while pos < b:
             n = b - pos if b - pos < FM_SUB else FM_SUB
-            self._render_sub(self.buf_l + pos, self.buf_r + pos, n)
+            self._render_sub(pos, n)
             pos += n
 
-    cdef void _render_sub(self, float* L, float* R, int n) noexcept nogil:
-        """Render ``n`` <= FM_SUB samples of every sounding voice and mix them into L, R.
+    cdef void _render_sub(self, int pos, int n) noexcept nogil:
+        """Render ``n`` <= FM_SUB samples from block frame ``pos`` of every sounding voice into its
+        part's buffer, then mix the parts that sounded (their buffers sized max_block in prepare;
+        an idle part is not touched) into the block and their sends (see _mix_part).
 
         Control ticks fall every CHUNK samples from each voice's onset whatever the block
         and event boundaries, so a song renders the same at any block size, live or offline.
         Voices mix in slot order, so the sum does not depend on how they were batched.
         """
-        cdef int v, i, s, nact = 0, nser = 0
+        cdef int v, i, s, ch, nact = 0, nser = 0, cap = self.buf_cap
         cdef Seg* sg
         cdef float inv_fade = 1.0 / self.fade_len
+        cdef uint32_t parts = 0
+        cdef float* pl
         for v in range(self.nslots):
             if self.v_state[v]:
+                ch = self.v_chan[v]
+                if not (parts >> ch) & 1:
+                    parts |= (<uint32_t>1) << ch
+                    pl = self.part_buf + 2 * ch * cap + pos
+                    memset(pl, 0, n * sizeof(float))
+                    memset(pl + cap, 0, n * sizeof(float))
                 self._plan_voice(v, n)
                 self.act[nact] = v
                 nact += 1
@@ -1376,9 +1648,115 @@ cdef class SynthCore(Processor):
         for i in range(nact):
             v = self.act[i]
             sg = &self.segs[v * NSEG]
+            pl = self.part_buf + 2 * self.v_chan[v] * cap + pos
             for s in range(self.v_nseg[v]):
-                self.k.mix_seg(L + sg[s].off, R + sg[s].off, self.vout + v * FM_SUB_PAD + sg[s].off, sg[s].len,
-                               sg[s].j0, sg[s].gl, sg[s].dgl, sg[s].gr, sg[s].dgr, sg[s].fade, inv_fade)
+                self.k.mix_seg(pl + sg[s].off, pl + cap + sg[s].off, self.vout + v * FM_SUB_PAD + sg[s].off,
+                               sg[s].len, sg[s].j0, sg[s].gl, sg[s].dgl, sg[s].gr, sg[s].dgr, sg[s].fade, inv_fade)
+        self.block_parts |= parts
+        for ch in range(N_PARTS):
+            if (parts >> ch) & 1:
+                self._mix_part(ch, pos, n)
+
+    cdef float _send_gain(self, int ch, int k, int64_t t) noexcept nogil:
+        cdef PartState* p = &self.part[ch]
+        cdef int64_t d = t - p.send_t0[k]
+        if d >= SEND_RAMP or d < 0:
+            return p.send_to[k]
+        return p.send_from[k] + (p.send_to[k] - p.send_from[k]) * (<float>d * (1.0 / SEND_RAMP))
+
+    cdef void _mix_part(self, int ch, int a, int n) noexcept nogil:
+        """Add part ``ch``'s frames [a, a + n) to the mix, its send buses and its stem."""
+        cdef PartState* p = &self.part[ch]
+        cdef float* pl = self.part_buf + 2 * ch * self.buf_cap + a
+        cdef float* pr = pl + self.buf_cap
+        cdef float* bl
+        cdef float* br
+        cdef float* st
+        cdef int i, k, ramp
+        cdef int64_t t = self.block_t0 + a, d
+        cdef float g
+        fm_add2(self.buf_l + a, self.buf_r + a, pl, pr, 1.0, n)
+        for k in range(2):
+            if p.send_to[k] == 0 and self._send_gain(ch, k, t) == 0:
+                continue
+            bl = self.bus_buf + 2 * k * self.buf_cap
+            br = bl + self.buf_cap
+            if not self.bus_used[k]:      # first input this block: clear the bus
+                self.bus_used[k] = True
+                memset(bl, 0, self.block_n * sizeof(float))
+                memset(br, 0, self.block_n * sizeof(float))
+            bl += a
+            br += a
+            # the glide's samples (their gains from the sample time, so any split gives the same),
+            # then the rest at the target
+            d = t - p.send_t0[k]
+            ramp = 0 if (d >= SEND_RAMP or d < 0) else <int>(SEND_RAMP - d)
+            if ramp > n:
+                ramp = n
+            for i in range(ramp):
+                g = self._send_gain(ch, k, t + i)
+                bl[i] += pl[i] * g
+                br[i] += pr[i] * g
+            fm_add2(bl + ramp, br + ramp, pl + ramp, pr + ramp, p.send_to[k], n - ramp)
+        if self.stem_out != NULL:
+            st = self.stem_out + 2 * ch * self.stem_len + self.stem_pos + a
+            memcpy(st, pl, n * sizeof(float))
+            memcpy(st + self.stem_len, pr, n * sizeof(float))
+
+    cdef void _run_send(self, int k, int n) noexcept nogil:
+        """Run send effect ``k`` (0 reverb, 1 chorus) on its bus and add its return to the mix.
+
+        An effect runs from the first non-zero input after silence (cleared, so its state
+        there does not depend on the block size) until its tail has died away: the decay
+        time after the last non-zero input (96 dB down), then it is cleared and skipped.
+        """
+        cdef float* bl = self.bus_buf + 2 * k * self.buf_cap
+        cdef float* br = bl + self.buf_cap
+        cdef int i, start = 0, stop = n, first = -1, last = -1
+        cdef double tail
+        if self.bus_used[k]:
+            for i in range(n):
+                if bl[i] != 0 or br[i] != 0:
+                    first = i
+                    break
+            if first >= 0:
+                i = n - 1
+                while i > first and bl[i] == 0 and br[i] == 0:
+                    i -= 1
+                last = i
+                self.send_last[k] = self.block_t0 + last
+        if not self.send_running[k]:
+            if first < 0:
+                return
+            start = first
+            self.send_running[k] = True
+        elif not self.bus_used[k]:       # a tail with no input this block
+            memset(bl, 0, n * sizeof(float))
+            memset(br, 0, n * sizeof(float))
+        if k == 0:
+            tail = 1.6 * self.params.end(self.send_reverb.i_decay) + 0.001 * self.params.end(self.send_reverb.i_pre)
+        else:
+            tail = 0.05 + 3.0 * fabs(self.params.end(self.send_chorus.i_fb))
+        cdef int64_t end = self.send_last[k] + 1 + <int64_t>(tail * self.sample_rate)
+        if end < self.block_t0 + n:
+            stop = <int>(end - self.block_t0) if end > self.block_t0 + start else start
+        if stop > start:
+            if k == 0:
+                self.send_reverb.process(bl + start, br + start, stop - start)
+            else:
+                self.send_chorus.process(bl + start, br + start, stop - start)
+        if stop < n:
+            self.send_running[k] = False
+            if k == 0:
+                self.send_reverb.clear()
+            else:
+                self.send_chorus.clear()
+        fm_add2(self.buf_l + start, self.buf_r + start, bl + start, br + start, 1.0, stop - start)
+        if self.stem_out != NULL:
+            memcpy(self.stem_out + 2 * (N_PARTS + k) * self.stem_len + self.stem_pos + start, bl + start,
+                   (stop - start) * sizeof(float))
+            memcpy(self.stem_out + (2 * (N_PARTS + k) + 1) * self.stem_len + self.stem_pos + start, br + start,
+                   (stop - start) * sizeof(float))
 
     cdef void _plan_voice(self, int v, int n) noexcept nogil:
         """Run voice ``v``'s control ticks over the next ``n`` samples and cut them into

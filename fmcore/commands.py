@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--limit", action=argparse.BooleanOptionalAction, default=True,
                    help="output limiter, peaks never above -1 dBFS (default on; --no-limit turns it off)")
     p.add_argument("--lenient", action="store_true", help="render what can be read of a damaged MIDI file")
+    p.add_argument("--stems", metavar="DIR", help="also write one file per part that plays (ch01.wav ...) and "
+                   "per effect return (reverb.wav, chorus.wav) into DIR; they sum to the mix")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     from fmcore.ext_commands import add_options as _ext_options
 
@@ -163,10 +165,13 @@ def cmd_render(args) -> int:
         midi, out, sample_rate=args.rate, subtype=BITS_TO_SUBTYPE[args.bits] if args.bits else None,
         patches=args.patch, tail=args.tail, block=args.block, max_voices=args.voices, normalize=args.normalize,
         lenient=args.lenient, strict_sysex=not args.ignore_checksum, progress=show, limit=args.limit,
-        max_duration=args.max_duration, **extension_kwargs(args))
+        max_duration=args.max_duration, stems=args.stems, **extension_kwargs(args))
     for w in report.warnings:
         print(f"fmcore: warning: {w}", file=sys.stderr)
     print(f"{out}: {report.summary()}")
+    if args.stems:
+        scaled = f", scaled {report.stems_gain_db:+.1f} dB" if abs(report.stems_gain_db) > 0.05 else ""
+        print(f"{args.stems}: {len(report.stems)} stems ({', '.join(Path(p).stem for p in report.stems)}){scaled}")
     return 0
 
 

@@ -76,6 +76,8 @@ class RenderReport:
     gain_applied_db: float = 0.0
     limited: bool = False
     warnings: list[str] = field(default_factory=list)
+    stems: list[str] = field(default_factory=list)      # stem files written (render --stems)
+    stems_gain_db: float = 0.0
 
     @property
     def realtime_factor(self) -> float:
@@ -101,14 +103,15 @@ def setup_synth(synth, patches=None, strict_sysex: bool = True, warnings: list |
     """Give ``synth`` its sounds, the same way for offline and live playback.
 
     ``patches``: None (the built-in bank: General MIDI programs, drum kit on
-    channel 10), a reference string (see ``fmcore.patchref``), a ``Patch``
+    channel 10 with its hi-hat choke group; every part sends 40 to the reverb,
+    as GM players do), a reference string (see ``fmcore.patchref``), a ``Patch``
     (every melodic channel plays it), a list of ``Patch``es (a bank program
     changes select from; a DX7 bank's 32 voices), a ``fmcore.dx7.Bank``, or a
     mapping channel (0-15) -> ``Patch``. ``warnings`` (a list) receives what
     loading a SysEx bank noticed (clamped values, a stale checksum accepted).
     """
     from fmcore.patch import Patch
-    from fmcore.presets import drum_kit, gm_bank
+    from fmcore.presets import GM_CHOKE_GROUPS, drum_kit, gm_bank
 
     if isinstance(patches, (str, os.PathLike)):
         from fmcore.patchref import resolve_patch
@@ -123,7 +126,8 @@ def setup_synth(synth, patches=None, strict_sysex: bool = True, warnings: list |
 
         patches = [voice_to_patch(v) for v in patches]
     synth.set_bank(gm_bank())
-    synth.set_kit(drum_kit(), channel=9)
+    synth.set_kit(drum_kit(), channel=9, choke=GM_CHOKE_GROUPS)
+    synth.set_default_sends(reverb=40, chorus=0)     # as GM players start every part
     if patches is None:
         return
     if isinstance(patches, Patch):
@@ -252,19 +256,23 @@ def _prepare(midi, sample_rate, patches, tail, block, max_voices, lenient, stric
     return _Prepared(midi, synth, song, raw, int(round(seconds * sr)), int(synth.fx.latency), notes, warnings, t0)
 
 
-def _spans(prep: _Prepared, block: int, progress, cancel=None):
+def _spans(prep: _Prepared, block: int, progress, cancel=None, stems=None):
     """The render, span by span: (2, n) float32 arrays, valid until the next one is asked for.
 
     Python runs once per span (about 1 s of audio); ``process()`` splits it into
     ``block``-frame blocks in compiled code without the GIL. The effects'
     latency (the limiter's look-ahead) is rendered past the end and cut from
-    the start, so every event still lands on its sample.
+    the start, so every event still lands on its sample. ``stems``: a
+    ``fmcore.stems`` sink called with each span's stems (frames [a, b) of the
+    song; stems are taken before the output effects, so they have no latency).
     """
     synth, raw, total, lat = prep.synth, prep.raw, prep.total, prep.latency
     sr = int(synth.sample_rate)
     n = total + lat
     span = max(block, (sr // block) * block)
     scratch = np.zeros((2, span), np.float32)
+    if stems is not None:
+        stem_scratch = np.zeros((18, 2, span), np.float32)
     samples = raw[:, 0]
     update, bar = _progress_bar(total, sr, progress, Path(str(prep.midi)).name)
     try:
@@ -277,7 +285,13 @@ def _spans(prep: _Prepared, block: int, progress, cancel=None):
             chunk[:, 0] -= a
             view = scratch if b - a == span else np.zeros((2, b - a), np.float32)   # last, shorter span
             prep.mts.feed(synth, a, b, prep.base)
-            synth.process(view, chunk)
+            if stems is None:
+                synth.process(view, chunk)
+            else:
+                sv = stem_scratch if b - a == span else np.zeros((18, 2, b - a), np.float32)
+                synth.process_stems(view, sv, chunk)
+                if a < total:
+                    stems(a, min(b, total), sv[:, :, :min(b, total) - a])
             skip = min(max(0, lat - a), b - a)
             if skip < b - a:
                 yield view[:, skip:]
@@ -289,7 +303,7 @@ def _spans(prep: _Prepared, block: int, progress, cancel=None):
 
 
 def write_render(prep: _Prepared, out, subtype: str | None, block: int, normalize: bool = False, progress=None,
-                 cancel=None) -> tuple[float, float]:
+                 cancel=None, stems=None) -> tuple[float, float]:
     """Stream a prepared render into ``out`` (atomically); returns (peak, normalisation gain in dB)."""
     from fmcore.atomicfile import scratch_path
     from fmcore.audiofile import AudioFileError, AudioWriter, check_size, describe_os_error
@@ -298,7 +312,7 @@ def write_render(prep: _Prepared, out, subtype: str | None, block: int, normaliz
     sr = int(prep.synth.sample_rate)
     if not normalize:
         with AudioWriter(out, sr, subtype) as w:
-            for piece in _spans(prep, block, progress, cancel):
+            for piece in _spans(prep, block, progress, cancel, stems):
                 w.write(piece)
         return w.peak, 0.0
     # the peak is known only at the end: render into a float scratch file, then scale it into `out`
@@ -306,7 +320,7 @@ def write_render(prep: _Prepared, out, subtype: str | None, block: int, normaliz
         peak = 0.0
         try:
             with open(raw_path, "wb") as f:
-                for piece in _spans(prep, block, progress, cancel):
+                for piece in _spans(prep, block, progress, cancel, stems):
                     peak = max(peak, float(np.max(np.abs(piece))))
                     f.write(np.ascontiguousarray(piece.T))
         except OSError as e:
@@ -336,7 +350,7 @@ def _finish(audio: np.ndarray, report: RenderReport, normalize: bool) -> np.ndar
 def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patches=None, tail: float = DEFAULT_TAIL,
                 block: int = DEFAULT_BLOCK, max_voices: int = 64, normalize: bool = False, lenient: bool = False,
                 strict_sysex: bool = True, progress=None, synth=None, params=None, limit: bool | None = None,
-                max_duration: float = DEFAULT_MAX_DURATION, fx=None, tuning=None, mpe=None) -> np.ndarray:
+                max_duration: float = DEFAULT_MAX_DURATION, fx=None, tuning=None, mpe=None, stems: bool = False):
     """Render a MIDI file through the FM engine; returns (2, n) float32.
 
     ``midi``: a path, the file's bytes, a binary file object or a ``mido.MidiFile``.
@@ -351,15 +365,26 @@ def render_midi(midi: str | os.PathLike, sample_rate: int = DEFAULT_RATE, patche
     plugins (``["reverb", "lv2:URI,symbol=value"]``); ``tuning``: a ``fmcore.tuning.Tuning``
     (every channel but 10) or {channel: Tuning}; ``mpe``: True or (lower, upper) MPE zones.
     MIDI Tuning Standard SysEx in the file retunes at its exact sample.
+
+    ``stems=True`` returns a dict of (2, n) float32 stems instead: ``"ch01"``..
+    ``"ch16"`` for the parts that play, ``"reverb"``/``"chorus"`` for the shared
+    effects' returns that sound (see ``fmcore.stems``). They sum to the mix
+    before the output effects (``limit``, ``fx`` act on the mix only); ``normalize``
+    scales them by the mix's gain.
     """
+    from fmcore.stems import StemArrays
+
     prep = _prepare(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, synth, params,
                     limit, max_duration, fx, tuning, mpe)
+    sink = StemArrays(prep.total) if stems else None
     audio = np.empty((2, prep.total), np.float32)
     pos = 0
-    for piece in _spans(prep, block, progress):
+    for piece in _spans(prep, block, progress, stems=sink):
         audio[:, pos:pos + piece.shape[1]] = piece
         pos += piece.shape[1]
-    return _finish(audio, prep.report(0.0, str(prep.midi)), normalize)
+    report = prep.report(0.0, str(prep.midi))
+    audio = _finish(audio, report, normalize)
+    return sink.result(10 ** (report.gain_applied_db / 20)) if stems else audio
 
 
 def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_rate: int = DEFAULT_RATE,
@@ -367,7 +392,8 @@ def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_
                         block: int = DEFAULT_BLOCK, max_voices: int = 64, normalize: bool = False,
                         lenient: bool = False, strict_sysex: bool = True, progress=None, limit: bool = True,
                         max_duration: float = DEFAULT_MAX_DURATION, synth=None, params=None,
-                        cancel=None, fx=None, tuning=None, mpe=None) -> RenderReport:
+                        cancel=None, fx=None, tuning=None, mpe=None,
+                        stems: str | os.PathLike | None = None) -> RenderReport:
     """Render a MIDI file to an audio file (format by suffix, see ``fmcore.audiofile``); returns a ``RenderReport``.
 
     The audio streams to the file span by span, so memory stays flat however
@@ -378,16 +404,33 @@ def render_midi_to_file(midi: str | os.PathLike, out: str | os.PathLike, sample_
     to -1 dBFS: the render goes to a float scratch file first, then through
     the gain into ``out``. ``cancel`` (a ``threading.Event`` or a callable)
     stops the render between spans with ``RenderCancelled``. ``fx``, ``tuning``, ``mpe``: as in
-    ``render_midi``.
+    ``render_midi``. ``stems``: a directory that gets one file per part that plays and per
+    sounding effect return (``ch01.wav``, ..., ``reverb.wav``; see ``fmcore.stems``), in the
+    output's format, taken before the limiter; in an integer or lossy format they share one
+    gain that keeps them all from clipping.
     """
     from fmcore.audiofile import format_for
 
     check_render_args(sample_rate, block, max_voices, tail, max_duration)
     _, subtype = format_for(out, subtype, sample_rate)      # a bad output is refused before any work
-    prep = _prepare(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, synth, params,
-                    limit, max_duration, fx, tuning, mpe)
-    peak, gain_db = write_render(prep, out, subtype, block, normalize, progress, cancel)
+    sink = None
+    if stems is not None:
+        from fmcore.stems import StemFiles
+
+        sink = StemFiles(stems, Path(out).suffix, sample_rate, subtype)
+    try:
+        prep = _prepare(midi, sample_rate, patches, tail, block, max_voices, lenient, strict_sysex, synth, params,
+                        limit, max_duration, fx, tuning, mpe)
+        peak, gain_db = write_render(prep, out, subtype, block, normalize, progress, cancel, sink)
+        if sink is not None:
+            stem_paths = [str(p) for p in sink.finish(10 ** (gain_db / 20))]
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
     report = prep.report(peak, str(prep.midi))
+    if sink is not None:
+        report.stems, report.stems_gain_db = stem_paths, sink.gain_db
     report.gain_applied_db = gain_db
     report.limited = "limiter" in prep.synth.fx.enabled
     if peak > 1.0:

@@ -2,7 +2,8 @@
 
 ``SynthWorkload`` drives ``fmcore_rt.validate`` through note storms beyond
 the polyphony (stealing), the sustain pedal, pitch bend, mod wheel,
-aftertouch, volume/pan/expression, program changes, all-notes-off, and — from
+aftertouch, volume/pan/expression, RPN/NRPN data entry, reverb and chorus
+sends, drum hits that choke each other, program changes, all-notes-off, and — from
 a second thread while audio runs — single parameter sets, batches, patch
 switches on several channels, notes through the lock-free queue and every
 effect toggled on and off.
@@ -51,6 +52,13 @@ class SynthWorkload:
             ev.append((r.randrange(n), 0xC0 | r.randrange(self.channels), r.randrange(128), 0))
         if b % 97 == 0:
             ev.append((r.randrange(n), 0xB0 | r.randrange(self.channels), r.choice([120, 121, 123]), 0))
+        if b % 23 == 0:                              # RPN / NRPN selection and data entry
+            ch, f = r.randrange(self.channels), r.randrange(n)
+            ev += [(f, 0xB0 | ch, r.choice([101, 99]), r.choice([0, 127])), (f, 0xB0 | ch, r.choice([100, 98]),
+                   r.randrange(4)), (f, 0xB0 | ch, r.choice([6, 38, 96, 97]), r.randrange(128))]
+        if b % 31 == 0:                              # reverb and chorus sends
+            ev.append((r.randrange(n), 0xB0 | r.choice([0, 1, 2, 3, 9][: self.channels]), r.choice([91, 93]),
+                       r.randrange(128)))
         return ev
 
     def control(self, synth, stop: threading.Event) -> None:

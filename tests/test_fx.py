@@ -96,6 +96,7 @@ EXPECTED = {
     "fx.reverb.damping": (0, 1, 0.3),
     "fx.reverb.predelay_ms": (0, 250, 10),
     "fx.reverb.mix": (0, 1, 0.25),
+    "fx.reverb.width": (0, 1, 1),
     "fx.compressor.threshold_db": (-60, 0, -18),
     "fx.compressor.ratio": (1, 20, 4),
     "fx.compressor.attack_ms": (0.1, 200, 10),

@@ -178,7 +178,7 @@ def test_fmcore_play_with_sounddevice_plays_the_offline_render(jack, tmp_path):
 
     song = tmp_path / "short.mid"
     _song(song)
-    tail = 0.5
+    tail = 2.5                  # past the GM reverb's tail: playback stops after its last sound
     offline = render_midi(song, sample_rate=RATE, tail=tail, block=PERIOD, max_voices=32)
     assert np.abs(offline).max() > 0.05
     out = tmp_path / "rec.npy"

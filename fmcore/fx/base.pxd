@@ -8,6 +8,8 @@ cdef class Effect:
     cdef readonly double sample_rate
     cdef readonly int max_block
     cdef readonly int latency          # frames of delay the effect adds (look-ahead)
+    cdef public bint wet_only          # a send effect: outputs its wet signal alone, times `mix` (the return level)
+    cdef dict _defaults                # parameter defaults overriding the effect's own (see _add)
     cdef list _param_names
 
     # control thread: size every buffer for (sample_rate, max_block)

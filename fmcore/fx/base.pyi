@@ -1,3 +1,5 @@
+from typing import Mapping
+
 from fmcore_rt.params import AtomicParams
 
 class Effect:
@@ -6,7 +8,8 @@ class Effect:
     sample_rate: float
     max_block: int
     latency: int
-    def __init__(self, params: AtomicParams, name: str) -> None: ...
+    wet_only: bool
+    def __init__(self, params: AtomicParams, name: str, defaults: Mapping[str, float] | None = None) -> None: ...
     @property
     def param_names(self) -> list[str]: ...
     def prepare(self, sample_rate: float, max_block: int) -> None: ...

@@ -8,22 +8,26 @@ cdef class Effect:
 
     Subclasses register their parameters in ``__init__`` with ``_add`` (named
     ``fx.<effect>.<param>``), allocate in ``prepare_c`` and process without
-    the GIL in ``process``. Effects are created and driven by ``FxChain``.
+    the GIL in ``process``. Effects are created and driven by ``FxChain``;
+    the synth's reverb and chorus sends are instances with ``wet_only`` set.
     """
 
-    def __init__(self, AtomicParams params not None, str name):
+    def __init__(self, AtomicParams params not None, str name, defaults=None):
         self.params = params
         self.name = name
         self.sample_rate = 0.0
         self.max_block = 0
         self.latency = 0
+        self.wet_only = False
         self._param_names = []
+        self._defaults = dict(defaults or {})
 
     def _add(self, str param, double lo, double hi, double default, str unit="", double smoothing=0.02):
-        """Register ``fx.<name>.<param>`` in the store and return its slot index."""
+        """Register ``fx.<name>.<param>`` in the store and return its slot index; ``defaults``
+        given to the constructor override the effect's own default value."""
         full = f"fx.{self.name}.{param}"
         self._param_names.append(full)
-        return self.params.add(full, lo, hi, default, unit, smoothing)
+        return self.params.add(full, lo, hi, self._defaults.get(param, default), unit, smoothing)
 
     @property
     def param_names(self):

@@ -5,6 +5,7 @@ The LFO is a quadrature oscillator (a rotation per sample, renormalised per
 block): the left line follows its sine, the right its cosine, which widens
 the image. Delay = ``delay_ms + depth_ms * lfo``, read with linear
 interpolation; ``feedback`` recirculates the tap for a flanger-like colour.
+With ``wet_only`` (a send effect) the output is ``mix`` times the wet signal.
 """
 from libc.math cimport cos, sin, M_PI
 from fmcore_rt.params cimport AtomicParams
@@ -23,8 +24,8 @@ cdef class Chorus(Effect):
         self.line[0].buf = NULL
         self.line[1].buf = NULL
 
-    def __init__(self, AtomicParams params not None, str name="chorus"):
-        Effect.__init__(self, params, name)
+    def __init__(self, AtomicParams params not None, str name="chorus", defaults=None):
+        Effect.__init__(self, params, name, defaults)
         self.i_rate = self._add("rate_hz", 0.01, 10, 0.8, "Hz")
         self.i_depth = self._add("depth_ms", 0, MAX_DEPTH_MS, 2.0, "ms")
         self.i_delay = self._add("delay_ms", 1, MAX_DELAY_MS, 8.0, "ms")
@@ -59,6 +60,7 @@ cdef class Chorus(Effect):
         cdef double base, depth, dl, dr
         cdef float fb, mix, yl, yr, xl, xr
         cdef int i
+        cdef float dry = 0.0 if self.wet_only else 1.0
         for i in range(nframes):
             base = self.params.at(self.i_delay, i) * ms
             depth = self.params.at(self.i_depth, i) * ms
@@ -78,8 +80,8 @@ cdef class Chorus(Effect):
             delay_push(&self.line[0], xl + fb * yl)
             delay_push(&self.line[1], xr + fb * yr)
             # written as a crossfade so mix = 1 gives the wet signal exactly
-            left[i] = (1.0 - mix) * xl + mix * yl
-            right[i] = (1.0 - mix) * xr + mix * yr
+            left[i] = dry * (1.0 - mix) * xl + mix * yl
+            right[i] = dry * (1.0 - mix) * xr + mix * yr
             t = c * cw - s * sw
             s = s * cw + c * sw
             c = t

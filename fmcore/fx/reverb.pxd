@@ -7,7 +7,7 @@ cdef enum:
     N_DIFFUSERS = 4
 
 cdef class Reverb(Effect):
-    cdef int i_decay, i_size, i_damp, i_pre, i_mix
+    cdef int i_decay, i_size, i_damp, i_pre, i_mix, i_width
     cdef DelayLine pre
     cdef DelayLine diff[4]             # input diffusion allpasses
     cdef int diff_len[4]

@@ -12,6 +12,7 @@ energy decay of the impulse response has the RT60 that was asked for
 frequencies die sooner while the low-frequency RT60 stays at ``decay``.
 ``size`` scales the line lengths (x0.4 .. x1.5). Input is the mono sum; the
 two outputs are different sign combinations of the lines (decorrelated stereo).
+With ``wet_only`` (a send effect) the output is ``mix`` times the wet signal.
 """
 from libc.math cimport pow, lround
 from fmcore_rt.params cimport AtomicParams
@@ -41,7 +42,7 @@ cdef inline double scale_of(float size) noexcept nogil:
 
 
 cdef class Reverb(Effect):
-    """FDN reverb: ``decay`` (RT60 s), ``size``, ``damping``, ``predelay_ms``, ``mix``."""
+    """FDN reverb: ``decay`` (RT60 s), ``size``, ``damping``, ``predelay_ms``, ``mix``, ``width`` (stereo, 1 = full)."""
 
     def __cinit__(self, *args, **kwargs):
         cdef int j
@@ -51,13 +52,14 @@ cdef class Reverb(Effect):
         for j in range(N_DIFFUSERS):
             self.diff[j].buf = NULL
 
-    def __init__(self, AtomicParams params not None, str name="reverb"):
-        Effect.__init__(self, params, name)
+    def __init__(self, AtomicParams params not None, str name="reverb", defaults=None):
+        Effect.__init__(self, params, name, defaults)
         self.i_decay = self._add("decay", 0.1, 20, 2.0, "s", 0.05)
         self.i_size = self._add("size", 0, 1, 0.5, "", 0.05)
         self.i_damp = self._add("damping", 0, 1, 0.3, "")
         self.i_pre = self._add("predelay_ms", 0, MAX_PRE_MS, 10, "ms", 0.05)
         self.i_mix = self._add("mix", 0, 1, 0.25, "")
+        self.i_width = self._add("width", 0, 1, 1.0, "")
 
     def __dealloc__(self):
         cdef int j
@@ -114,8 +116,9 @@ cdef class Reverb(Effect):
         cdef double o[8]
         cdef double h[8]
         cdef double x, d, v, a, t0, t1, wl, wr
-        cdef float mix, xl, xr
+        cdef float mix, xl, xr, w
         cdef int i, j, step, k
+        cdef float dry = 0.0 if self.wet_only else 1.0
         for i in range(nframes):
             xl = left[i]
             xr = right[i]
@@ -154,5 +157,10 @@ cdef class Reverb(Effect):
                 delay_push(&self.line[j], <float>(h[j] * 0.35355339059327373 + SIGN_IN[j] * 0.5 * x))
             wl *= 0.35355339059327373
             wr *= 0.35355339059327373
-            left[i] = (1.0 - mix) * xl + mix * <float>wl
-            right[i] = (1.0 - mix) * xr + mix * <float>wr
+            w = self.params.at(self.i_width, i)
+            if w < 1.0:                 # narrow the image: mix each side toward the other
+                t0 = 0.5 * (1.0 + w) * wl + 0.5 * (1.0 - w) * wr
+                wr = 0.5 * (1.0 + w) * wr + 0.5 * (1.0 - w) * wl
+                wl = t0
+            left[i] = dry * (1.0 - mix) * xl + mix * <float>wl
+            right[i] = dry * (1.0 - mix) * xr + mix * <float>wr
