@@ -113,54 +113,83 @@ cdef class Reverb(Effect):
         if size != self.cached_size or decay != self.cached_decay:
             self._configure(size, decay)
         cdef double ms = 0.001 * self.sample_rate
-        cdef double o[8]
-        cdef double h[8]
-        cdef double x, d, v, a, t0, t1, wl, wr
-        cdef float mix, xl, xr, w
-        cdef int i, j, step, k
+        cdef float o[8]
+        cdef float h[8]
+        cdef float g[8]
+        cdef float lp[8]
+        cdef float* buf[8]
+        cdef int at[8]
+        cdef int mask[8]
+        cdef float x, d, v, a, t0, t1, wl, wr, mix, w, xl, xr, pre
+        cdef int i, j
         cdef float dry = 0.0 if self.wet_only else 1.0
+        # parameters that are not ramping this block are read once (the common case)
+        cdef bint moving = (self.params.at(self.i_mix, 0) != self.params.end(self.i_mix)
+                            or self.params.at(self.i_damp, 0) != self.params.end(self.i_damp)
+                            or self.params.at(self.i_pre, 0) != self.params.end(self.i_pre)
+                            or self.params.at(self.i_width, 0) != self.params.end(self.i_width))
+        mix = self.params.end(self.i_mix)
+        a = 0.9 * self.params.end(self.i_damp)
+        pre = <float>(self.params.end(self.i_pre) * ms + 1.0)
+        w = self.params.end(self.i_width)
+        # once every line has been filled, reads need no "written yet?" check: raw ring reads
+        cdef bint warm = True
+        for j in range(FDN_N):
+            g[j] = <float>self.gain[j]
+            lp[j] = <float>self.lp[j]
+            buf[j] = self.line[j].buf
+            mask[j] = self.line[j].mask
+            if self.line[j].filled <= self.line[j].mask:
+                warm = False
         for i in range(nframes):
             xl = left[i]
             xr = right[i]
-            mix = self.params.at(self.i_mix, i)
-            a = 0.9 * self.params.at(self.i_damp, i)
+            if moving:
+                mix = self.params.at(self.i_mix, i)
+                a = 0.9 * self.params.at(self.i_damp, i)
+                pre = <float>(self.params.at(self.i_pre, i) * ms + 1.0)
+                w = self.params.at(self.i_width, i)
             # pre-delay (read after the push: 0 ms is no delay)
             delay_push(&self.pre, 0.5 * (xl + xr))
-            x = delay_read_frac(&self.pre, self.params.at(self.i_pre, i) * ms + 1.0)
+            x = delay_read_frac(&self.pre, pre)
             # diffusion: Schroeder allpasses v = x + g v[n-M], y = v[n-M] - g v
             for j in range(N_DIFFUSERS):
                 d = delay_read(&self.diff[j], self.diff_len[j])
-                v = x + DIFF_G * d
-                delay_push(&self.diff[j], <float>v)
-                x = d - DIFF_G * v
-            # network: read, damp, attenuate, mix (Hadamard), write back
-            wl = 0.0
-            wr = 0.0
+                v = x + <float>DIFF_G * d
+                delay_push(&self.diff[j], v)
+                x = d - <float>DIFF_G * v
+            # network: read, damp, attenuate, mix (fast Walsh-Hadamard), write back
+            if warm:
+                for j in range(FDN_N):
+                    o[j] = buf[j][(self.line[j].pos - self.length[j]) & mask[j]]
+            else:
+                for j in range(FDN_N):
+                    o[j] = delay_read(&self.line[j], self.length[j])
             for j in range(FDN_N):
-                o[j] = delay_read(&self.line[j], self.length[j])
-                wl += SIGN_L[j] * o[j]
-                wr += SIGN_R[j] * o[j]
-                self.lp[j] = o[j] + a * (self.lp[j] - o[j])
-                h[j] = self.lp[j] * self.gain[j]
-            step = 1
-            while step < FDN_N:
-                j = 0
-                while j < FDN_N:
-                    for k in range(j, j + step):
-                        t0 = h[k]
-                        t1 = h[k + step]
-                        h[k] = t0 + t1
-                        h[k + step] = t0 - t1
-                    j += 2 * step
-                step *= 2
+                lp[j] = o[j] + a * (lp[j] - o[j])
+                h[j] = lp[j] * g[j]
+            wl = (o[0] - o[1] + o[2] - o[3] + o[4] - o[5] + o[6] - o[7]) * 0.35355339059327373
+            wr = (o[0] + o[1] - o[2] - o[3] + o[4] + o[5] - o[6] - o[7]) * 0.35355339059327373
+            t0 = h[0]; t1 = h[1]; h[0] = t0 + t1; h[1] = t0 - t1
+            t0 = h[2]; t1 = h[3]; h[2] = t0 + t1; h[3] = t0 - t1
+            t0 = h[4]; t1 = h[5]; h[4] = t0 + t1; h[5] = t0 - t1
+            t0 = h[6]; t1 = h[7]; h[6] = t0 + t1; h[7] = t0 - t1
+            t0 = h[0]; t1 = h[2]; h[0] = t0 + t1; h[2] = t0 - t1
+            t0 = h[1]; t1 = h[3]; h[1] = t0 + t1; h[3] = t0 - t1
+            t0 = h[4]; t1 = h[6]; h[4] = t0 + t1; h[6] = t0 - t1
+            t0 = h[5]; t1 = h[7]; h[5] = t0 + t1; h[7] = t0 - t1
+            t0 = h[0]; t1 = h[4]; h[0] = t0 + t1; h[4] = t0 - t1
+            t0 = h[1]; t1 = h[5]; h[1] = t0 + t1; h[5] = t0 - t1
+            t0 = h[2]; t1 = h[6]; h[2] = t0 + t1; h[6] = t0 - t1
+            t0 = h[3]; t1 = h[7]; h[3] = t0 + t1; h[7] = t0 - t1
+            x = 0.5 * x
             for j in range(FDN_N):
-                delay_push(&self.line[j], <float>(h[j] * 0.35355339059327373 + SIGN_IN[j] * 0.5 * x))
-            wl *= 0.35355339059327373
-            wr *= 0.35355339059327373
-            w = self.params.at(self.i_width, i)
+                delay_push(&self.line[j], h[j] * <float>0.35355339059327373 + <float>SIGN_IN[j] * x)
             if w < 1.0:                 # narrow the image: mix each side toward the other
                 t0 = 0.5 * (1.0 + w) * wl + 0.5 * (1.0 - w) * wr
                 wr = 0.5 * (1.0 + w) * wr + 0.5 * (1.0 - w) * wl
                 wl = t0
-            left[i] = dry * (1.0 - mix) * xl + mix * <float>wl
-            right[i] = dry * (1.0 - mix) * xr + mix * <float>wr
+            left[i] = dry * (1.0 - mix) * xl + mix * wl
+            right[i] = dry * (1.0 - mix) * xr + mix * wr
+        for j in range(FDN_N):
+            self.lp[j] = lp[j]
