@@ -2063,99 +2063,103 @@ cdef class SynthCore(Processor):
                 self.v_gr[v] = self.k.ramp(self.v_gr[v], self.v_dgr[v], el)
         self._save_tick(v)
         self._advance(v, CHUNK)
-        cdef uint32_t silent = 0
-        if self.v_steady[v] and self.v_pgen[v] == self.part_gen[ch] and self.v_gen[v] == self.param_gen:
-            # Nothing that sets this chunk's targets has moved since the last full tick (envelopes
-            # holding, no LFO or pitch-envelope movement, no controller or parameter change): the
-            # same increments and amplitude targets, so the same numbers without recomputing them.
+        # What must be recomputed: nothing that sets a target has moved since the last full tick
+        # (no controller, bend, pressure or parameter change) and, for the amplitudes, the
+        # envelopes hold with no LFO on them; for the pitch, no LFO or pitch envelope moves it.
+        # Reused targets are the very numbers a recomputation would give.
+        cdef bint same = self.v_pgen[v] == self.part_gen[ch] and self.v_gen[v] == self.param_gen
+        cdef bint do_amp = not (same and self.v_steady[v] & 1)
+        cdef bint do_pitch = not (same and self.v_steady[v] & 2)
+        cdef float lfo = 0.0, ramp = 1.0, pitch_depth = 0.0, amp_depth = 0.0, am_db = 0.0
+        cdef double t, cents, factor, f
+        cdef uint8_t steady = 0
+        cdef bint holding = True
+        cdef const OpPlan* op
+        if do_amp or do_pitch:
+            lfo = lfo_value(p.lfo_wave, self.v_lfo_phase[v], self.v_lfo_sh[v])
+            t = self.v_time[v]
+            if t < p.lfo_hold:
+                ramp = 0.0
+            elif p.lfo_delay > 0 and t < p.lfo_hold + p.lfo_delay:
+                ramp = <float>((t - p.lfo_hold) / p.lfo_delay)
+            pitch_depth = (p.lfo_pitch_cents + part.modwheel * p.mw_pitch_cents
+                           + part.aftertouch * p.at_pitch_cents)
+            amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db)
+            if pitch_depth == 0 and (not p.peg_active or self.v_peg_stage[v] == 3 or self.v_peg_stage[v] == 5):
+                steady |= 2
+            if amp_depth == 0:
+                steady |= 1               # cleared below if an envelope still moves
+            pitch_depth *= ramp
+            amp_depth *= ramp
+            am_db = amp_depth * 0.5 * (1.0 - lfo)
+        if do_pitch:
+            cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
+                     + p.transpose_cents + self.tune_cents + self.mpe_cents[ch])
+            factor = fm_exp2(cents * (1.0 / 1200.0))
             for k in range(nops):
                 o = v * MAX_OPS + k
-                dg[o] = (amp_t[o] - gain[o]) * (1.0 / CHUNK)
-                if amp_t[o] == 0.0 and gain[o] == 0.0:
-                    silent |= 1u << k
-                err = <int32_t>(<uint32_t>(phase[o] >> 32) - ph32[o])
-                inc32[o] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32) + <uint32_t>(
-                    (err + CHUNK // 2) // CHUNK if err >= 0 else -((CHUNK // 2 - err) // CHUNK))
-            self.v_silent[v] = silent
-            self.v_dgl[v] = (self.v_glt[v] - self.v_gl[v]) * (1.0 / CHUNK)
-            self.v_dgr[v] = (self.v_grt[v] - self.v_gr[v]) * (1.0 / CHUNK)
-            self.v_chunk_left[v] = CHUNK
-            self.v_chunk_len[v] = CHUNK
-            return
-        cdef float lfo = lfo_value(p.lfo_wave, self.v_lfo_phase[v], self.v_lfo_sh[v])
-        cdef float ramp = 1.0
-        cdef double t = self.v_time[v]
-        if t < p.lfo_hold:
-            ramp = 0.0
-        elif p.lfo_delay > 0 and t < p.lfo_hold + p.lfo_delay:
-            ramp = <float>((t - p.lfo_hold) / p.lfo_delay)
-        cdef float pitch_depth = (p.lfo_pitch_cents + part.modwheel * p.mw_pitch_cents
-                                  + part.aftertouch * p.at_pitch_cents)
-        cdef float amp_depth = (p.lfo_amp_db + part.modwheel * p.mw_amp_db + part.aftertouch * p.at_amp_db)
-        cdef bint still = pitch_depth == 0 and amp_depth == 0 and (not p.peg_active or
-                                                                  self.v_peg_stage[v] == 3 or self.v_peg_stage[v] == 5)
-        pitch_depth *= ramp
-        amp_depth *= ramp
-        cdef float am_db = amp_depth * 0.5 * (1.0 - lfo)
-        cdef double cents = (part.bend * p.bend_range_cents + lfo * pitch_depth + self.v_peg_cents[v]
-                             + p.transpose_cents + self.tune_cents + self.mpe_cents[ch])
-        cdef double factor = fm_exp2(cents * (1.0 / 1200.0))
-        cdef double f
+                f = base[o] * self.op_tune[k]
+                if not p.op[k].fixed:
+                    f *= factor
+                if f > 0.49:
+                    f = 0.49
+                inc[o] = <uint64_t><int64_t>(f * 18446744073709551616.0)   # f < 0.5: fits int64
+        for k in range(nops):
+            # the loops' 32-bit increment, nudged so their phase stays within ~64 units of 2^-32
+            # cycle of the exact one: no drift however long a note, no jump between chunks
+            o = v * MAX_OPS + k
+            err = <int32_t>(<uint32_t>(phase[o] >> 32) - ph32[o])
+            inc32[o] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32) + <uint32_t>(
+                (err + CHUNK // 2) // CHUNK if err >= 0 else -((CHUNK // 2 - err) // CHUNK))
         cdef float total
         cdef float x[MAX_OPS]
         cdef float scale[MAX_OPS]
         cdef bint done = True
-        cdef const OpPlan* op
+        cdef uint32_t silent = 0
+        if do_amp:
+            for k in range(nops):
+                o = v * MAX_OPS + k
+                op = &p.op[k]
+                # amplitude exponents; the exp2s run together below (see op_amp)
+                total = db[o] + off[o] - am_db * op.ams
+                if total > 12.0 and not op.dx7:
+                    total = 12.0
+                x[k] = total * 0.16609640474436813 if db[o] > FLOOR else -1000.0
+                scale[k] = op.level * self.op_lvl[k]
+                if stage[o] != 3 and stage[o] != 5:
+                    holding = False
+                # a carrier is silent for good below the floor when not heading up again
+                if op.carrier != 0 and not (db[o] <= FLOOR and (stage[o] >= 4 or
+                                            (stage[o] == 3 and op.env.level_db[2] <= FLOOR))):
+                    done = False
+            self.k.amps(x, scale, amp_t + v * MAX_OPS, nops)
+            self.v_done[v] = done
+            if not holding:
+                steady &= ~1
         for k in range(nops):
             o = v * MAX_OPS + k
-            op = &p.op[k]
-            f = base[o] * self.op_tune[k]
-            if not op.fixed:
-                f *= factor
-            if f > 0.49:
-                f = 0.49
-            inc[o] = <uint64_t><int64_t>(f * 18446744073709551616.0)   # f < 0.5: fits int64
-            # the loops' 32-bit increment, nudged so their phase stays within ~64 units of 2^-32
-            # cycle of the exact one: no drift however long a note, no jump between chunks
-            err = <int32_t>(<uint32_t>(phase[o] >> 32) - ph32[o])
-            inc32[o] = <uint32_t>((inc[o] + (<uint64_t>1 << 31)) >> 32) + <uint32_t>(
-                (err + CHUNK // 2) // CHUNK if err >= 0 else -((CHUNK // 2 - err) // CHUNK))
-            # amplitude exponents; the exp2s run together below (see op_amp)
-            total = db[o] + off[o] - am_db * op.ams
-            if total > 12.0 and not op.dx7:
-                total = 12.0
-            x[k] = total * 0.16609640474436813 if db[o] > FLOOR else -1000.0
-            scale[k] = op.level * self.op_lvl[k]
-            if stage[o] != 3 and stage[o] != 5:
-                still = False
-        self.k.amps(x, scale, amp_t + v * MAX_OPS, nops)
-        for k in range(nops):
-            o = v * MAX_OPS + k
-            op = &p.op[k]
             dg[o] = (amp_t[o] - gain[o]) * (1.0 / CHUNK)
             if amp_t[o] == 0.0 and gain[o] == 0.0:
                 silent |= 1u << k       # the envelope is at its floor (-96 dB) through the chunk
-            # a carrier is silent for good below the floor when not heading up again
-            if op.carrier != 0 and not (db[o] <= FLOOR and (stage[o] >= 4 or
-                                        (stage[o] == 3 and op.env.level_db[2] <= FLOOR))):
-                done = False
-        self.v_done[v] = done
         self.v_silent[v] = silent
         # part mix: volume, expression, patch gain, constant-power pan
-        cdef float vol = part.volume * part.volume * part.expression * p.gain
-        cdef float gl_t = vol * sine_u32(<uint32_t>((1.0 - part.pan) * 536870912.0)) * 1.41421356
-        cdef float gr_t = vol * sine_u32(<uint32_t>((1.0 + part.pan) * 536870912.0)) * 1.41421356
-        if self.v_gl[v] < 0:
-            self.v_gl[v] = gl_t
-            self.v_gr[v] = gr_t
-        self.v_glt[v] = gl_t
-        self.v_grt[v] = gr_t
-        self.v_dgl[v] = (gl_t - self.v_gl[v]) * (1.0 / CHUNK)
-        self.v_dgr[v] = (gr_t - self.v_gr[v]) * (1.0 / CHUNK)
+        cdef float vol, gl_t, gr_t
+        if not same or self.v_gl[v] < 0:
+            vol = part.volume * part.volume * part.expression * p.gain
+            gl_t = vol * sine_u32(<uint32_t>((1.0 - part.pan) * 536870912.0)) * 1.41421356
+            gr_t = vol * sine_u32(<uint32_t>((1.0 + part.pan) * 536870912.0)) * 1.41421356
+            if self.v_gl[v] < 0:
+                self.v_gl[v] = gl_t
+                self.v_gr[v] = gr_t
+            self.v_glt[v] = gl_t
+            self.v_grt[v] = gr_t
+        self.v_dgl[v] = (self.v_glt[v] - self.v_gl[v]) * (1.0 / CHUNK)
+        self.v_dgr[v] = (self.v_grt[v] - self.v_gr[v]) * (1.0 / CHUNK)
         self.v_chunk_left[v] = CHUNK
         self.v_chunk_len[v] = CHUNK
-        # the next tick may take the short way if nothing moves in between
-        self.v_steady[v] = still
+        # what the next tick may reuse, if nothing moves in between
+        if do_amp or do_pitch:
+            self.v_steady[v] = steady | (self.v_steady[v] & ~((1 if do_amp else 0) | (2 if do_pitch else 0)))
         self.v_pgen[v] = self.part_gen[ch]
         self.v_gen[v] = self.param_gen
 

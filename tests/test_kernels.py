@@ -192,12 +192,29 @@ def test_the_two_paths_agree():
     assert np.abs(out["baseline"] - out["avx2"]).max() < 1e-4 * np.abs(out["avx2"]).max()
 
 
+SHORT_TICKS = {
+    "held": {},
+    "vibrato": {"lfo": {"wave": "sine", "rate_hz": 5.0, "pitch_depth_cents": 30.0}},
+    "tremolo": {"lfo": {"wave": "triangle", "rate_hz": 4.0, "amp_depth_db": 6.0}, "ams": 1.0},
+    "decaying": {"env": {"times": [0.0, 0.6, 0.6, 0.1], "levels": [1.0, 0.3, 0.1, 0.0]}},
+}
+
+
 @pytest.mark.parametrize("simd", PATHS)
-def test_a_held_voice_ticks_the_short_way_to_the_same_numbers(simd):
-    """A voice whose envelopes hold, with no LFO or controller moving, reuses its last
-    targets at each control tick; a controller the engine ignores (CC2) at every tick forces
-    full ticks: the two renders must be equal to the bit."""
-    patch = flat_patch(fmcore.algorithm(5, index=2.0, feedback=1.2), [1, 2, 1, 3, 1, 0.5], [0.8] * 6)
+@pytest.mark.parametrize("case", list(SHORT_TICKS))
+def test_a_voice_ticks_the_short_way_to_the_same_numbers(simd, case):
+    """A control tick reuses the pitch targets while no LFO or pitch envelope moves them and the
+    amplitude targets while the envelopes hold without an LFO on them. A controller the engine
+    ignores (CC2) at every tick forces full ticks: the two renders must be equal to the bit,
+    with vibrato (amplitudes reused), tremolo and decaying envelopes (pitches reused)."""
+    spec = SHORT_TICKS[case]
+    env = spec.get("env", {"times": [0.0, 0.0, 0.0, 0.1], "levels": [1.0, 1.0, 1.0, 0.0]})
+    d = {"operators": [{"ratio": r, "level": 0.8, "env": env, "ams": spec.get("ams", 0.0)}
+                       for r in (1, 2, 1, 3, 1, 0.5)],
+         "edges": [[2, 1, 2.0], [4, 3, 2.0], [6, 5, 2.0]], "carriers": [1, 3, 5], "feedback": [[6, 6, 1.2]]}
+    if "lfo" in spec:
+        d["lfo"] = spec["lfo"]
+    patch = Patch.from_dict(d)
     notes = [(0.0, 0x90, 48 + 5 * i, 100) for i in range(6)]
     pokes = [(i * 64 / SR, 0xB0, 2, i % 128) for i in range(1, int(0.8 * SR / 64))]
     outs = []
@@ -206,4 +223,5 @@ def test_a_held_voice_ticks_the_short_way_to_the_same_numbers(simd):
         s.set_patch(patch)
         s.settle()
         outs.append(s.render(ev, duration=0.8))
+    assert np.abs(outs[0]).max() > 0.05
     assert np.array_equal(outs[0], outs[1])
