@@ -2052,7 +2052,17 @@ cdef class SynthCore(Processor):
         # close the chunk that ends here: the phases and gains it reached, as its loops computed
         # them (an event that cut it short changes nothing up to its frame), and the exact phase
         cdef int el = self.v_chunk_len[v]
-        if el > 0:
+        if el == CHUNK:
+            # a whole chunk: the gains arrived at their targets
+            for k in range(nops):
+                o = v * MAX_OPS + k
+                phase[o] += <uint64_t>CHUNK * inc[o]
+                ph32[o] += <uint32_t>CHUNK * inc32[o]
+                gain[o] = amp_t[o]
+            self.v_gl[v] = self.v_glt[v]
+            self.v_gr[v] = self.v_grt[v]
+        elif el > 0:
+            # cut short by an event: where the ramps were at that sample, as the loops computed it
             for k in range(nops):
                 o = v * MAX_OPS + k
                 phase[o] += <uint64_t>el * inc[o]
