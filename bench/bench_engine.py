@@ -6,8 +6,10 @@
   (a frozen copy, bench/legacy/), interleaved; ratios in ``extra_info``.
 - ``test_rom1a_chord``: the DX7 factory voices BRASS 1 and E.PIANO 1 held as a 16-note
   chord for 30 s at 48 kHz in 64-frame blocks, the three engines interleaved.
-- ``test_real_files``: every good file in shared/data/midi, whole, with the built-in GM
-  bank, engine render plus writing the WAV; x real time and the ratio to the old engine.
+- ``test_real_files``: every good file in shared/data/midi, whole, engine render plus
+  writing the WAV: x real time as ``fmcore render`` sets the synth up (GM kit, reverb
+  sends), and the ratio to the old engine with the same sounds on both (its bank and kit,
+  no sends).
 - ``test_process_block``: microseconds per ``process`` call across block sizes and voice
   counts (the report's curve against the deadline).
 - ``test_callback_cpu_64``: ``process`` at 64 frames with 16 voices: thread CPU time per
@@ -71,8 +73,23 @@ def test_rom1a_chord(benchmark, voice):
 FILES = sorted(p for p in (SHARED / "midi").glob("*.mid") if not p.name.startswith("broken-"))
 
 
+def _legacy_sounds(synth):
+    """What the frozen engine can hold: the built-in GM bank, and the drum kit's notes whose
+    sounds are among its first 16 (the old kit's limit); no sends, no choke groups."""
+    from fmcore.presets import drum_kit, gm_bank
+
+    synth.set_bank(gm_bank())
+    uniq = []
+    for p in drum_kit().values():
+        if not any(p is u for u in uniq):
+            uniq.append(p)
+    synth.set_kit({n: p for n, p in drum_kit().items() if any(p is u for u in uniq[:16])}, channel=9)
+
+
 def _render_file(engine, path, out_path):
-    """The whole song with the built-in bank: engine render plus writing a 24-bit WAV."""
+    """The whole song: engine render plus writing a 24-bit WAV. ``auto`` is set up as
+    ``fmcore render`` sets it up (the GM kit with choke groups, reverb sends); ``same`` is
+    the current engine with the sounds the legacy engine holds, for an engine-to-engine ratio."""
     from fmcore.midi import read_midi
     from fmcore.render import setup_synth, song_events
 
@@ -80,8 +97,11 @@ def _render_file(engine, path, out_path):
     ev = song_events(song, SR)
     n = int((song.duration_seconds + 2.0) * SR)
     raw = np.stack([ev["sample"], ev["status"], ev["data1"], ev["data2"]], axis=1).astype(np.int64)
-    synth = make(engine, 64, block=256)
-    setup_synth(synth)
+    synth = make("auto" if engine == "same" else engine, 64, block=256)
+    if engine == "auto":
+        setup_synth(synth)
+    else:
+        _legacy_sounds(synth)
     t = time.thread_time()
     out = np.zeros((2, n), np.float32)
     synth.process(out, raw[raw[:, 0] < n])
@@ -97,11 +117,13 @@ def test_real_files(benchmark, path, tmp_path):
         t, secs["audio"] = _render_file(engine, path, tmp_path / f"{engine}.wav")
         return t
 
-    med = interleaved({"auto": lambda: run("auto"), "legacy": lambda: run("legacy")}, rounds=1)
+    med = interleaved({e: (lambda e=e: run(e)) for e in ("auto", "same", "legacy")}, rounds=3)
     audio = secs["audio"]
     benchmark.extra_info.update(file=path.name, audio_seconds=audio, simd=fmcore.Synth(SR).simd,
-                                x_realtime=audio / med["auto"], x_realtime_legacy=audio / med["legacy"],
-                                speedup_vs_legacy=med["legacy"] / med["auto"])
+                                x_realtime=audio / med["auto"], x_realtime_same=audio / med["same"],
+                                x_realtime_legacy=audio / med["legacy"],
+                                speedup_vs_legacy=med["legacy"] / med["same"],
+                                speedup_full_setup_vs_legacy=med["legacy"] / med["auto"])
     benchmark.pedantic(lambda: run("auto"), rounds=1, iterations=1)
 
 
