@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from typing import Protocol, Sequence
 
-__all__ = ["MidiMessageLike", "is_message", "message_rows"]
+import numpy as np
+
+__all__ = ["MidiMessageLike", "event_array", "is_message", "message_rows"]
 
 
 class MidiMessageLike(Protocol):
@@ -55,3 +57,40 @@ def message_rows(events, frames: bool):
     if not any(is_message(e) for e in rows):
         return rows
     return [_row(i, e, frames) if is_message(e) else e for i, e in enumerate(rows)]
+
+
+def event_array(events, what: str = "frame", nframes: int | None = None) -> np.ndarray:
+    """``events`` (rows of ``(time, status, data1, data2)``, or a structured array with fields
+    frame/sample, status, data1, data2) as an (n, 4) int64 array of checked MIDI channel
+    messages, in the given order. ``what`` names the time in errors; with ``nframes`` the
+    time is a frame offset inside a block of that length, else any time >= 0."""
+    if isinstance(events, np.ndarray) and events.dtype.names:
+        names = events.dtype.names
+        frame = "frame" if "frame" in names else "sample"
+        arr = np.stack([events[frame], events["status"], events["data1"], events["data2"]], axis=1).astype(np.int64)
+    else:
+        try:
+            arr = np.asarray(events, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError(f"events must be a sequence of ({what}, status, data1, data2)") from None
+        if arr.size == 0:
+            return np.empty((0, 4), np.int64)
+        if arr.ndim != 2 or arr.shape[1] != 4:
+            raise TypeError(f"events must be a sequence of ({what}, status, data1, data2), got shape {arr.shape}")
+    if len(arr) == 0:
+        return arr.reshape(0, 4)
+    bad = arr[:, 0] < 0 if nframes is None else (arr[:, 0] < 0) | (arr[:, 0] >= nframes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        if nframes is None:
+            raise ValueError(f"event {i}: {what} {arr[i, 0]} is negative")
+        raise ValueError(f"event {i}: {what} {arr[i, 0]} outside the block (0..{nframes - 1})")
+    bad = (arr[:, 1] < 0x80) | (arr[:, 1] > 0xEF)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"event {i}: status {arr[i, 1]:#x} is not a MIDI channel message (0x80..0xEF)")
+    bad = (arr[:, 2:] < 0).any(axis=1) | (arr[:, 2:] > 127).any(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"event {i}: data bytes ({arr[i, 2]}, {arr[i, 3]}) outside 0..127")
+    return arr

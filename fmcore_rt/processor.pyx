@@ -28,7 +28,7 @@ import functools
 import math
 import numpy as np
 
-from fmcore_rt.messages import message_rows
+from fmcore_rt.messages import event_array, message_rows
 
 cdef extern from "denormals.h" nogil:
     unsigned int fmrt_ftz_enter()
@@ -54,33 +54,7 @@ def _events_array(events, Py_ssize_t nframes):
         return np.empty((0, 4), np.int64)
     if not isinstance(events, np.ndarray):
         events = message_rows(events, frames=True)      # mido.Message & co.: time = frame offset
-    if isinstance(events, np.ndarray) and events.dtype.names:
-        names = events.dtype.names
-        frame = "frame" if "frame" in names else "sample"
-        arr = np.stack([events[frame], events["status"], events["data1"], events["data2"]], axis=1).astype(np.int64)
-    else:
-        try:
-            arr = np.asarray(events, dtype=np.int64)
-        except (TypeError, ValueError, OverflowError):
-            raise TypeError("events must be a sequence of (frame_offset, status, data1, data2)") from None
-        if arr.size == 0:
-            return np.empty((0, 4), np.int64)
-        if arr.ndim != 2 or arr.shape[1] != 4:
-            raise TypeError(f"events must be a sequence of (frame_offset, status, data1, data2), got shape {arr.shape}")
-    if len(arr) == 0:
-        return arr.reshape(0, 4)
-    bad = (arr[:, 0] < 0) | (arr[:, 0] >= nframes)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"event {i}: frame offset {arr[i, 0]} outside the block (0..{nframes - 1})")
-    bad = (arr[:, 1] < 0x80) | (arr[:, 1] > 0xEF)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"event {i}: status {arr[i, 1]:#x} is not a MIDI channel message (0x80..0xEF)")
-    bad = (arr[:, 2:] < 0).any(axis=1) | (arr[:, 2:] > 127).any(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"event {i}: data bytes ({arr[i, 2]}, {arr[i, 3]}) outside 0..127")
+    arr = event_array(events, "frame offset", nframes)
     order = np.argsort(arr[:, 0], kind="stable")
     return arr[order]
 

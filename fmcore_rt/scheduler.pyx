@@ -34,6 +34,7 @@ from fmcore_rt.rt_atomics cimport new_atomic_array, delete_atomic_array
 
 import math
 import numpy as np
+from fmcore_rt.messages import event_array
 
 DEF CLEAR = 1                   # in `pending`: stop the current timeline
 
@@ -48,38 +49,6 @@ cdef void _free_timeline(uintptr_t p):
         t = <Timeline*>p
         PyMem_Free(t.ev)
         PyMem_Free(t)
-
-
-def _as_events(events):
-    """(n, 4) int64 array (frame, status, data1, data2) of MIDI channel messages, checked."""
-    if isinstance(events, np.ndarray) and events.dtype.names:
-        names = events.dtype.names
-        frame = "frame" if "frame" in names else "sample"
-        arr = np.stack([events[frame], events["status"], events["data1"], events["data2"]], axis=1).astype(np.int64)
-    else:
-        try:
-            arr = np.asarray(events, dtype=np.int64)
-        except (TypeError, ValueError, OverflowError):
-            raise TypeError("events must be a sequence of (frame, status, data1, data2)") from None
-        if arr.size == 0:
-            return np.empty((0, 4), np.int64)
-        if arr.ndim != 2 or arr.shape[1] != 4:
-            raise TypeError(f"events must be a sequence of (frame, status, data1, data2), got shape {arr.shape}")
-    if len(arr) == 0:
-        return arr.reshape(0, 4)
-    bad = arr[:, 0] < 0
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"event {i}: frame {arr[i, 0]} is negative")
-    bad = (arr[:, 1] < 0x80) | (arr[:, 1] > 0xEF)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"event {i}: status {arr[i, 1]:#x} is not a MIDI channel message (0x80..0xEF)")
-    bad = (arr[:, 2:] < 0).any(axis=1) | (arr[:, 2:] > 127).any(axis=1)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"event {i}: data bytes ({arr[i, 2]}, {arr[i, 3]}) outside 0..127")
-    return arr
 
 
 cdef class EventScheduler:
@@ -299,7 +268,7 @@ cdef class EventScheduler:
         order); the audio thread adopts it whole at its next block, replacing the timeline it
         was playing. Events whose time has already passed then play at once, counted ``late``.
         """
-        arr = _as_events(events)
+        arr = event_array(events)
         if start < 0:
             raise ValueError(f"start must be a sample time >= 0, got {start}")
         order = np.argsort(arr[:, 0], kind="stable")
