@@ -64,7 +64,11 @@ def rom1a(index: int) -> Patch:
 
 
 def chord(voices: int) -> list[tuple[int, int, int, int]]:
-    return [(0, 0x90, 36 + (3 * i) % 60, 100) for i in range(voices)]
+    """``voices`` different notes at frame 0: minor thirds up from C2 (as far as 20 notes
+    go), then the notes left between C1 and C9 (a repeated note would replace a voice)."""
+    notes = [36 + 3 * i for i in range(min(voices, 20))]
+    notes += [n for n in range(24, 128) if n not in notes][:voices - len(notes)]
+    return [(0, 0x90, n, 100) for n in notes]
 
 
 def held_chord_seconds(synth, patch: Patch, voices: int, seconds: float) -> float:
