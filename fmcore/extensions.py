@@ -5,7 +5,6 @@ from typing import Mapping
 
 import numpy as np
 
-from fmcore.errors import FmcoreError
 
 DRUM_CHANNEL = 9
 
@@ -37,11 +36,13 @@ class SongTuning:
         from fmcore.tuning import TuningError, mts_changes
 
         rows = []
-        for tick, track, raw in getattr(song, "sysex", []):
+        self.warnings = []                   # malformed messages, skipped: one bad SysEx in a song
+        for tick, track, raw in getattr(song, "sysex", []):     # should not cost the whole render
             try:
                 changes = mts_changes(raw, where=f"track {track} at tick {tick}")
             except TuningError as err:
-                raise FmcoreError(str(err), path=song.path) from None
+                self.warnings.append(f"{err}; ignored")
+                continue
             for mask, key, pitch, realtime in changes or ():
                 rows.append((song.sample_at(tick, sample_rate), mask, key, pitch, realtime))
         self.rows = rows                     # song.sysex is in time order, so these are too

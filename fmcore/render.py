@@ -212,6 +212,7 @@ class _Prepared:
         self.stolen0 = synth.voices_stolen
         # the song's MIDI Tuning Standard SysEx, fed to the engine span by span at their samples
         self.mts, self.base = SongTuning(song, int(synth.sample_rate)), synth.clock.frames
+        self.warnings = list(warnings) + [f"{midi}: {w}" for w in self.mts.warnings]
 
     def report(self, peak: float, label: str) -> RenderReport:
         synth = self.synth

@@ -222,6 +222,22 @@ def test_bulk_dump_in_a_midi_file_retunes_the_notes_after_it(tmp_path):
     assert abs(cents(after, 440.0 * 2 ** (0.5 / 12))) < 0.1
 
 
+def test_a_malformed_tuning_message_in_a_song_is_skipped_with_a_warning(tmp_path):
+    # a bulk dump cut short after 08 01 (real files carry all sorts of SysEx): the song still
+    # renders, in tune, and the warning names the file, the track and the tick
+    path = tmp_path / "short-dump.mid"
+    _mts_song(path, 0, [(0, 700, 69)], bytes([0xF0, 0x7E, 0x7F, 0x08, 0x01, 0x00, 0xF7]))
+    x = fmcore.render_midi(path, patches=sine_patch(), tail=0.2, params={"fx.send_reverb.mix": 0.0})[0]
+    assert abs(cents(estimate_hz(x[SR // 20:int(0.7 * SR)]), 440.0)) < 0.1
+    out = tmp_path / "out.wav"
+    r = subprocess.run([sys.executable, "-m", "fmcore.cli", "render", str(path), "-o", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+    assert "short-dump.mid" in r.stderr and "track 0 at tick 0" in r.stderr and "ignored" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_real_time_single_note_change_acts_at_its_exact_sample(tmp_path):
     F = 30011                               # not on a block or control-chunk boundary
     s = fmcore.Synth(SR, max_block=256)
