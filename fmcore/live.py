@@ -43,7 +43,7 @@ class SongPlayer:
     """
 
     def __init__(self, synth, events, *, lead: float = 0.2, align: int = 128, tail: float = 2.0,
-                 duration: float | None = None):
+                 duration: float | None = None, tuning=None):
         if not (math.isfinite(lead) and lead > 0):
             raise ValueError(f"lead must be a positive number of seconds, got {lead}")
         self.synth = synth
@@ -62,6 +62,10 @@ class SongPlayer:
         self._n = 0
         self._final: tuple[int, int] | None = None     # (pushed, late) when stopped
         self.error: BaseException | None = None
+        # the song's MIDI Tuning changes (``fmcore.extensions.SongTuning``): rare, so they go
+        # through the event queue with their frames, queued up to twice ``lead`` ahead
+        self.tuning = tuning if tuning is not None and len(tuning) else None
+        self._tuned = 0                  # song samples whose tuning changes are queued
 
     @property
     def end_frame(self) -> int:
@@ -101,7 +105,8 @@ class SongPlayer:
         sched = self.synth.scheduler
         self._late0 = int(sched.late + sched.deferred)
         self._n = self.synth.schedule(self.events, self.start_frame)
-        # only to notice the end: what plays no longer depends on this thread
+        self._feed_tuning()
+        # to notice the end and queue tuning changes ahead: the channel events no longer depend on it
         self._thread = threading.Thread(target=self._run, name="fmcore-song-end", daemon=True)
         self._thread.start()
         return self
@@ -110,11 +115,20 @@ class SongPlayer:
         try:
             tick = min(0.01, max(0.002, self.lead_frames / self.sr / 8))
             while not self._stop.is_set() and self.synth.clock.frames < self.end_frame:
+                self._feed_tuning()
                 self._stop.wait(tick)
         except BaseException as e:          # reported by wait()
             self.error = e
         finally:
             self.done.set()
+
+    def _feed_tuning(self) -> None:
+        if self.tuning is None:
+            return
+        upto = min(self.length, self.synth.clock.frames - self.start_frame + 2 * self.lead_frames)
+        if upto > self._tuned:
+            self.tuning.feed(self.synth, self._tuned, upto, self.start_frame)
+            self._tuned = upto
 
     def stop(self, silence: bool = True) -> None:
         """Stop the song: nothing more of it plays; with ``silence``, also release every note
@@ -177,7 +191,10 @@ def play_file(midi, *, backend: str = "native", device=None, buffer: int = 128, 
                                 tuning=tuning, mpe=mpe)
     stream = open_stream(backend, synth, sample_rate=sample_rate, frames_per_buffer=buffer, channels=2,
                          device=device, lock_memory=lock_memory)
-    player = SongPlayer(synth, events, lead=lead, align=buffer, tail=tail)
+    from fmcore.extensions import SongTuning
+
+    player = SongPlayer(synth, events, lead=lead, align=buffer, tail=tail,
+                        tuning=SongTuning(song, int(synth.sample_rate)))
     interrupted = False
     # the song starts at the stream's first frame: the audio thread has it whole before it runs
     player.start(at=synth.clock.frames)

@@ -346,7 +346,11 @@ def _write_song(path):
         events.append((on + 300 + 11 * i, "note_off", n, 0, ch))
     events.append((400, "pitchwheel", 1000, 0, 0))
     events.append((700, "control_change", 1, 90, 0))
-    events.sort()
+    # MIDI Tuning SysEx: a key retuned before it plays, and a sounding note retuned in real time
+    from fmcore.tuning import single_note_change
+    events.append((100, "sysex", single_note_change([(72, 72.25)]), 0, 0))
+    events.append((600, "sysex", single_note_change([(65, 64.6)]), 0, 0))
+    events.sort(key=lambda e: e[0])
     for tick, kind, a, b, ch in events:
         dt = tick - t_prev
         t_prev = tick
@@ -356,6 +360,8 @@ def _write_song(path):
             tr.append(mido.Message("note_off", note=a, velocity=0, channel=ch, time=dt))
         elif kind == "pitchwheel":
             tr.append(mido.Message("pitchwheel", pitch=a, channel=ch, time=dt))
+        elif kind == "sysex":
+            tr.append(mido.Message("sysex", data=bytes(a)[1:-1], time=dt))
         else:
             tr.append(mido.Message("control_change", control=a, value=b, channel=ch, time=dt))
     mid.save(str(path))
