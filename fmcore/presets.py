@@ -190,6 +190,9 @@ def _patches() -> tuple[Patch, ...]:
     P += _gm_patches()
     for p in P:
         p.gain_db += _LEVEL_TRIM_DB.get(p.name, 0.0)
+        s = _INDEX_SCALE.get(p.name)
+        if s is not None:
+            p.edges = [[a, b, amount * s] for a, b, amount in p.edges]
     return tuple(P)
 
 
@@ -200,6 +203,25 @@ _LEVEL_TRIM_DB = {
     "Synth Bass": -4.0, "Timpani": -8.0, "Orchestra Hit": 5.0, "Metallic Pad": 5.0, "Halo Pad": 6.0,
     "Fifths Lead": -8.0, "Rain": 7.0, "Atmosphere": 9.0, "Goblins": 9.0, "Kalimba": -6.0, "Synth Drum": 6.0,
     "Reverse Cymbal": 8.0, "Fret Noise": 8.0, "Seashore": 8.0, "Helicopter": -6.0, "Applause": 6.0, "Gunshot": 5.0,
+}
+
+
+# Brightness of the GM map: modulation index factors (every modulation edge, not feedback) that
+# bring each patch's share of 2-8 kHz within 10 dB of what a GM reference player gives the
+# programs it plays (FluidR3_GM through FluidSynth: C3, C4 and C5 at velocity 100); written
+# low-index, most patches had next to nothing above their fifth harmonic. tools/gm_brightness.py
+_INDEX_SCALE: dict[str, float] = {
+    'Accordion': 1.5, 'Acoustic Bass': 3, 'Agogo': 3, 'Atmosphere': 3, 'Bagpipe': 3, 'Banjo': 1.5,
+    'Bass Lead': 2, 'Bassoon': 2, 'Brass': 3, 'Cello': 3, 'Choir': 3, 'Choir Pad': 2, 'Clarinet': 3,
+    'Clavinet': 1.5, 'Dulcimer': 3, 'Echo Drops': 3, 'Fiddle': 2.5, 'Fifths Lead': 2, 'Finger Bass': 3,
+    'Fretless Bass': 3, 'Grand Piano': 3, 'Halo Pad': 3, 'Harmonica': 3, 'Harp': 3, 'Harpsichord': 2,
+    'Honky-tonk': 3, 'Jazz Guitar': 3, 'Kalimba': 3, 'Koto': 3, 'Marimba': 2, 'Muted Guitar': 3,
+    'Muted Trumpet': 1.5, 'New Age Pad': 3, 'Nylon Guitar': 3, 'Oboe': 1.5, 'Pizzicato': 3,
+    'Poly Synth': 2.5, 'Recorder': 3, 'Reed': 3, 'Reed Organ': 1.25, 'Saw Lead': 3, 'Shanai': 1.5,
+    'Sitar': 2, 'Slap Bass': 3, 'Slow Strings': 3, 'Soft Horn': 1.25, 'Square Lead': 3,
+    'Steel Drum': 3, 'Steel Pluck': 3, 'Strings': 3, 'Sweep Pad': 2, 'Sync Lead': 3, 'Synth Bass': 3,
+    'Synth Brass': 2, 'Synth Drum': 2, 'Synth Strings': 3, 'Tine Piano': 3, 'Tremolo Strings': 3,
+    'Trumpet': 3, 'Tubular Bells': 3, 'Violin': 3, 'Voice Lead': 3, 'Warm Pad': 3, 'Wood Block': 3,
 }
 
 
