@@ -254,6 +254,8 @@ def _prepare(midi, sample_rate, patches, tail, block, max_voices, lenient, stric
     raw = np.stack([ev["sample"], ev["status"], ev["data1"], ev["data2"]], axis=1).astype(np.int64)
     notes = int(((ev["status"] & 0xF0) == 0x90).sum())
     warnings = patch_warnings + [f"{midi}: {w}" for w in song.warnings]
+    if not (((raw[:, 1] & 0xF0) == 0x90) & (raw[:, 3] > 0)).any():
+        warnings.append(f"{midi}: no notes in the song: the output is silent")
     return _Prepared(midi, synth, song, raw, int(round(seconds * sr)), int(synth.fx.latency), notes, warnings, t0)
 
 

@@ -153,6 +153,22 @@ def test_cli_lenient_renders_a_damaged_file_with_a_warning(tmp_path):
     assert "warning" in r.stderr and out.exists()
 
 
+def test_cli_says_when_a_song_has_no_notes(tmp_path):
+    # a valid file with only meta events (or no tracks) renders silence: say so, not just "peak -inf"
+    mid = mido.MidiFile()
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
+    tr.append(mido.Message("control_change", control=7, value=100, time=10))
+    path = tmp_path / "empty-song.mid"
+    mid.save(path)
+    out = tmp_path / "x.wav"
+    r = run_cli("render", path, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+    assert "empty-song.mid: no notes in the song: the output is silent" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["render", "missing.mid"], "missing.mid: no such file"),
     (["render", "--patch", "Nope Patch"], "not a .syx bank"),
