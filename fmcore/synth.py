@@ -11,6 +11,9 @@ import numpy as np
 from fmcore._engine import SynthCore
 from fmcore_rt.messages import message_rows
 
+# Synth.render's output is one (2, n) float32 array: 2^31 frames (12 h at 48 kHz) is 16 GiB
+_MAX_RENDER_FRAMES = 1 << 31
+
 
 class Synth(SynthCore):
     """A multi-timbral FM synthesizer: 16 parts (one per MIDI channel) sharing one voice pool.
@@ -42,6 +45,10 @@ class Synth(SynthCore):
             last = float(ev[:, 0].max()) if len(ev) else 0.0
             duration = last + (1.0 if tail is None else float(tail))
         n = int(round(duration * self.sample_rate))
+        if n > _MAX_RENDER_FRAMES:
+            raise ValueError(f"{duration:g} s is too long to render into one array (at most "
+                             f"{_MAX_RENDER_FRAMES / self.sample_rate / 3600:.1f} h at {self.sample_rate:g} Hz); "
+                             f"fmcore.render_midi_to_file streams a long render to a file")
         out = np.zeros((2, n), np.float32)
         if n == 0:
             return out

@@ -194,3 +194,24 @@ def test_set_patch_refuses_other_things_clearly():
         s.set_patch("E.Piano")
     with pytest.raises(TypeError, match=r"bank entry 1: expected a fmcore.Patch or a DX7 voice"):
         s.set_bank([builtin_patch("E.Piano"), 3])
+
+
+@pytest.mark.parametrize("at, error", [(-5, ValueError), (2**70, ValueError), (1.5, ValueError),
+                                       (float("nan"), ValueError), ("soon", TypeError)])
+def test_event_times_out_of_range_are_refused_clearly(at, error):
+    from fmcore.tuning import single_note_change
+
+    s = fmcore.Synth(48000)
+    for call in (lambda: s.note_on(60, 100, at=at), lambda: s.send(0xB0, 7, 100, at=at),
+                 lambda: s.send_sysex(single_note_change([(60, 60.5)]), at=at)):
+        with pytest.raises(error, match=r"at must be a sample time"):
+            call()
+    assert s.note_on(60, 100, at=np.int64(480)) and s.send(0x80, 60, 0, at=480.0)
+
+
+def test_render_refuses_a_duration_no_array_could_hold():
+    s = fmcore.Synth(48000)
+    with pytest.raises(ValueError, match=r"too long to render into one array.*render_midi_to_file"):
+        s.render([], duration=1e12)
+    with pytest.raises(ValueError, match=r"too long to render into one array"):
+        s.render([(1e9, 0x90, 60, 100)])
