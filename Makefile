@@ -27,14 +27,19 @@ RUNS       ?= 20
 
 .PHONY: demo test bench fuzz tsan sysdeps clean
 
-$(VENV)/.sysdeps: Makefile
+# $(call apt_install,packages): install the missing ones when root with apt-get, else say so
+define apt_install
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing system packages: $$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  fi; \
-	else echo "not root: skipping system packages ($(APT_PACKAGES)); install them yourself if a step fails"; fi
+	else echo "not root: skipping system packages ($(1)); install them yourself if a step fails"; fi
+endef
+
+$(VENV)/.sysdeps: Makefile
+	$(call apt_install,$(APT_PACKAGES))
 	@mkdir -p $(VENV) && touch $@
 
 # The package and what rendering needs (numpy, mido, soundfile, tqdm): all `make demo` installs.
@@ -52,7 +57,11 @@ $(VENV)/.test: $(VENV)/.sysdeps pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+# FluidSynth and its GM SoundFont: the reference player bench/bench_fluidsynth.py times
+BENCH_APT_PACKAGES := fluidsynth fluid-soundfont-gm
+
 $(VENV)/.bench: $(VENV)/.test
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 	$(PY) -m pip install -q -e '.[test,bench]'
 	@touch $@ $(VENV)/.installed
 
