@@ -46,6 +46,7 @@ import threading
 import numpy as np
 
 from fmcore.patch import Patch, LFO_WAVES, CURVES, FLOOR_DB as _FLOOR_DB
+from fmcore_rt.messages import sample_time
 from fmcore.stages import serial_stages
 
 cdef extern from "fm_kernels.hpp" nogil:
@@ -753,7 +754,7 @@ cdef class SynthCore(Processor):
         ``mask``, applied at sample ``at`` (absolute) or the next block; see ``fmcore.tuning``."""
         cdef RtEvent ev
         memset(&ev, 0, sizeof(RtEvent))
-        ev.frame = -1 if at is None else _sample_time(at)
+        ev.frame = -1 if at is None else sample_time(at)
         ev.kind = EV_USER
         ev.param = <uint16_t>(mask & 0xFFFF)
         ev.data1 = <uint8_t>(note & 127)
@@ -773,7 +774,7 @@ cdef class SynthCore(Processor):
             raise ValueError(f"status {status:#x} is not a MIDI channel message (0x80..0xEF)")
         if not (0 <= data1 <= 127 and 0 <= data2 <= 127):
             raise ValueError(f"data bytes ({data1}, {data2}) outside 0..127")
-        cdef int64_t frame = -1 if at is None else _sample_time(at)
+        cdef int64_t frame = -1 if at is None else sample_time(at)
         return self._push(frame, status, data1, data2)
 
     def note_on(self, note, velocity=100, channel=0, at=None):
@@ -2242,19 +2243,6 @@ cdef class SynthCore(Processor):
         for v in range(self.nslots):
             if self.v_state[v] and self.v_chan[v] == ch:
                 self._retick(v)
-
-
-def _sample_time(at) -> int:
-    """``at``, an absolute sample time (``synth.clock.frames`` based), as a checked int."""
-    try:
-        t = int(at)
-    except (TypeError, ValueError, OverflowError):
-        if isinstance(at, float):          # NaN, inf
-            raise ValueError(f"at must be a sample time (a whole number >= 0), got {at!r}") from None
-        raise TypeError(f"at must be a sample time (a whole number >= 0), got {at!r}") from None
-    if isinstance(at, bool) or t != at or not 0 <= t < (1 << 62):
-        raise ValueError(f"at must be a sample time (a whole number in 0..2^62), got {at!r}")
-    return t
 
 
 def _check_byte(what, value):

@@ -12,7 +12,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-__all__ = ["MidiMessageLike", "event_array", "is_message", "message_rows"]
+__all__ = ["MidiMessageLike", "event_array", "is_message", "message_rows", "sample_time"]
 
 
 class MidiMessageLike(Protocol):
@@ -94,3 +94,16 @@ def event_array(events, what: str = "frame", nframes: int | None = None) -> np.n
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(f"event {i}: data bytes ({arr[i, 2]}, {arr[i, 3]}) outside 0..127")
     return arr
+
+
+def sample_time(at) -> int:
+    """``at``, an absolute sample time (a processor's ``clock.frames`` based), as a checked int."""
+    try:
+        t = int(at)
+    except (TypeError, ValueError, OverflowError):
+        if isinstance(at, float):          # NaN, inf
+            raise ValueError(f"at must be a sample time (a whole number >= 0), got {at!r}") from None
+        raise TypeError(f"at must be a sample time (a whole number >= 0), got {at!r}") from None
+    if isinstance(at, bool) or t != at or not 0 <= t < (1 << 62):
+        raise ValueError(f"at must be a sample time (a whole number in 0..2^62), got {at!r}")
+    return t

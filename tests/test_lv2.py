@@ -280,6 +280,18 @@ def test_instrument_queue():
     assert np.abs(out[:, :1000]).max() < 1e-4 and 1000 <= _onset(out) < 1000 + 96
 
 
+def test_instrument_queue_does_not_hold_a_note_for_now_behind_a_later_one():
+    # as the synth's: a note sent for now plays at the next block although one waits for 1 s later
+    inst = lv2.Lv2Instrument(ORGAN, 48000, 256)
+    inst.note_on(60, 100, at=inst.clock.frames + 48000)
+    inst.note_on(67, 100)
+    out = inst.process(np.zeros((2, 9600), np.float32))
+    assert np.abs(out[:, 2400:9600]).max() > 0.05
+    for at in (-1, 2**70, 1.5):
+        with pytest.raises(ValueError, match="at must be a sample time"):
+            inst.note_on(60, 100, at=at)
+
+
 INSTRUMENT_CHILD = """
 import json, numpy as np
 from fmcore.fx.lv2 import Lv2Instrument

@@ -3,6 +3,7 @@ from libc.stdint cimport uint32_t, int32_t, int64_t, uint8_t
 from fmcore.fx.base cimport Effect
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.params cimport AtomicParams
+from fmcore_rt.scheduler cimport EventScheduler
 from fmcore_rt.spsc cimport SpscQueue
 
 cdef extern from "lv2/core/lv2.h" nogil:
@@ -202,5 +203,6 @@ cdef class Lv2Effect(Effect):
 cdef class Lv2Instrument(Processor):
     cdef readonly AtomicParams params
     cdef readonly Lv2Effect core
+    cdef EventScheduler scheduler
     cdef SpscQueue queue
     cdef object _push_lock

@@ -26,6 +26,7 @@ from fmcore.fx.base cimport Effect
 from fmcore_rt.params cimport AtomicParams
 from fmcore_rt.processor cimport Processor
 from fmcore_rt.spsc cimport SpscQueue, RtEvent, EV_MIDI
+from fmcore_rt.scheduler cimport EventScheduler
 
 import threading
 
@@ -33,6 +34,7 @@ import os
 import re
 
 from fmcore.fx.plugins import Lv2Error
+from fmcore_rt.messages import sample_time
 
 LV2_CORE = "http://lv2plug.in/ns/lv2core#"
 _URID_MAP = b"http://lv2plug.in/ns/ext/urid#map"
@@ -686,7 +688,9 @@ cdef class Lv2Instrument(Processor):
         self.params = AtomicParams()
         self.core = Lv2Effect(self.params, default_name(uri) if name is None else str(name), uri, sample_rate,
                               instrument=True)
-        self.queue = SpscQueue(4096)
+        # events from control threads, by time, a bounded number per block (as the synth's)
+        self.scheduler = EventScheduler(4096, 8192, 2.0)
+        self.queue = self.scheduler.queue
         self._push_lock = threading.Lock()
         self.prepare(sample_rate, max_block)
         self.params.settle()
@@ -698,29 +702,21 @@ cdef class Lv2Instrument(Processor):
 
     cdef int render(self, float** out, int nchannels, int nframes,
                     const RtEvent* events, int nevents) noexcept nogil:
-        cdef int bi = 0, c, i
-        cdef long long now = <long long>self.clock.now(), qf
-        cdef const RtEvent* q
+        cdef int bi = 0, c, i, sf
         cdef RtEvent ev
         self.params.begin_block(nframes)
         self.core.begin_midi()
+        self.scheduler.begin_block(<int64_t>self.clock.now(), nframes)
         while True:                       # queued and block events merged in frame order
-            q = self.queue.front()
-            qf = -1
-            if q != NULL:
-                qf = q.frame - now if q.frame >= 0 else 0
-                if qf < 0:
-                    qf = 0
-                if qf >= nframes:
-                    q = NULL
-            if q != NULL and (bi >= nevents or qf <= events[bi].frame):
-                self.queue.pop(&ev)
-                if ev.kind == EV_MIDI:
-                    self.core.add_midi(qf, ev.status, ev.data1, ev.data2)
-            elif bi < nevents:
+            sf = self.scheduler.next_offset()
+            if bi < nevents and events[bi].frame < sf:
                 if events[bi].kind == EV_MIDI:
                     self.core.add_midi(events[bi].frame, events[bi].status, events[bi].data1, events[bi].data2)
                 bi += 1
+            elif sf < nframes:
+                self.scheduler.pop(&ev)
+                if ev.kind == EV_MIDI:
+                    self.core.add_midi(sf, ev.status, ev.data1, ev.data2)
             else:
                 break
         cdef float* right = out[1] if nchannels >= 2 else self.core.inbuf[0]
@@ -738,7 +734,7 @@ cdef class Lv2Instrument(Processor):
             raise ValueError(f"not a MIDI channel message: {status:#x} {data1} {data2}")
         cdef RtEvent e
         memset(&e, 0, sizeof(RtEvent))
-        e.frame = -1 if at is None else int(at)
+        e.frame = -1 if at is None else sample_time(at)
         e.kind = EV_MIDI
         e.status = <uint8_t>status
         e.data1 = <uint8_t>data1
@@ -757,7 +753,7 @@ cdef class Lv2Instrument(Processor):
 
     def reset(self):
         """Forget the plugin's state and restart the clock (audio stopped)."""
-        self.queue.drain()
+        self.scheduler.reset()
         self.core.reset()
         self.clock.reset()
 
