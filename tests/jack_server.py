@@ -7,7 +7,8 @@ this process may not use SCHED_FIFO (not root, no rtprio limit) or ``FMCORE_JACK
 set, it falls back to ``--no-realtime`` and says why in ``realtime_note``. It waits until the
 server accepts clients; ``env`` is the environment (``JACK_DEFAULT_SERVER``) under which
 PortAudio, PyAudio and JACK-Client reach it. ``kill()`` ends it abruptly (the fault tests),
-``stop()`` cleanly.
+``stop()`` cleanly. ``running(...)``: a started server for one test or fixture, closed after;
+one that cannot start fails the test saying what to install (never a skip: CI installs it).
 
 What the server's log says about a run, counted (``counts()``, compare two with ``since``):
 
@@ -23,6 +24,7 @@ name), so the server's log is the one place that says whose cycle it was.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -330,3 +332,22 @@ class JackServer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@contextlib.contextmanager
+def running(rate: int = 48000, period: int = 128, **kw):
+    """A started ``JackServer(rate, period, **kw)``, closed on exit; if it cannot start, the test
+    fails with what to install."""
+    import pytest
+
+    srv = JackServer(rate, period, **kw)
+    try:
+        srv.start()
+    except JackUnavailable as e:
+        srv.close()
+        pytest.fail(f"a JACK server is required (apt-get install --no-install-recommends jackd2): {e}",
+                    pytrace=False)
+    try:
+        yield srv
+    finally:
+        srv.close()

@@ -246,18 +246,10 @@ def test_a_stream_whose_processor_is_busy_outputs_silence_counts_it_and_keeps_ru
     import json
     import os
 
-    import pytest
-
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from jack_server import JackServer, JackUnavailable
+    from jack_server import running
 
-    srv = JackServer(48000, 128)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        pytest.fail(f"a JACK server is needed (apt-get install --no-install-recommends jackd2): {e}")
-    try:
+    with running(48000, 128) as srv:
         for backend in ("native", "pyaudio"):
             r = subprocess.run([sys.executable, "-c", STREAM_BUSY, backend], env=srv.env, capture_output=True,
                                text=True, timeout=120)
@@ -268,5 +260,3 @@ def test_a_stream_whose_processor_is_busy_outputs_silence_counts_it_and_keeps_ru
             assert calls[2] > calls[1] > calls[0], (backend, res)          # never stalled
             assert skips[2] - skips[1] < calls[2] - calls[1], (backend, res)   # free again: renders
             assert res["active"], (backend, res)
-    finally:
-        srv.close()

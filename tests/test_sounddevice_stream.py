@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from jack_server import JackServer, JackUnavailable
+from jack_server import running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -37,16 +37,8 @@ def jack():
     if importlib.util.find_spec("sounddevice") is None or ctypes.util.find_library("portaudio") is None:
         _fail("python-sounddevice and the PortAudio runtime (pip install sounddevice; apt-get install libportaudio2)",
               "not found")
-    srv = JackServer(RATE, PERIOD)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        _fail("a JACK server (apt-get install --no-install-recommends jackd2)", e)
-    try:
+    with running(RATE, PERIOD) as srv:
         yield srv
-    finally:
-        srv.close()
 
 
 # Everything that talks to JACK runs in a child process: libjack binds a process to the first
@@ -222,37 +214,31 @@ def _blocks(x):
 
 def test_server_killed_mid_stream_is_one_line_and_exits(jack):
     """A server that dies: one error line, exit 2, promptly; no hang in PortAudio at exit."""
-    srv = JackServer(RATE, PERIOD)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        _fail("a JACK server", e)
     proc = None
-    try:
-        proc = subprocess.Popen([sys.executable, "-m", "fmcore.live_commands", "play", "--backend", "sounddevice",
-                                 "--no-mlock"], env=srv.env, cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            lsp = subprocess.run(["jack_lsp", "-c", "-s", srv.name], env=srv.env, capture_output=True, text=True)
-            if "PortAudio:" in lsp.stdout:
-                break
-            time.sleep(0.05)
-        time.sleep(1.0)
-        assert proc.poll() is None, proc.communicate()
-        srv.kill()
-        t0 = time.monotonic()
+    with running(RATE, PERIOD) as srv:
         try:
-            out, err = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            pytest.fail("fmcore play --backend sounddevice hung after the JACK server was killed")
-        elapsed = time.monotonic() - t0
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        srv.close()
+            proc = subprocess.Popen([sys.executable, "-m", "fmcore.live_commands", "play", "--backend", "sounddevice",
+                                     "--no-mlock"], env=srv.env, cwd=ROOT, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.poll() is None:
+                lsp = subprocess.run(["jack_lsp", "-c", "-s", srv.name], env=srv.env, capture_output=True, text=True)
+                if "PortAudio:" in lsp.stdout:
+                    break
+                time.sleep(0.05)
+            time.sleep(1.0)
+            assert proc.poll() is None, proc.communicate()
+            srv.kill()
+            t0 = time.monotonic()
+            try:
+                out, err = proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                pytest.fail("fmcore play --backend sounddevice hung after the JACK server was killed")
+            elapsed = time.monotonic() - t0
+        finally:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == 2, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fmcore: error: audio stream stopped"), err

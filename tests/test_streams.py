@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 import pytest
 
-from jack_server import JackNotRealtimeWarning, JackServer, JackUnavailable
+from jack_server import JackNotRealtimeWarning, JackServer, running
 
 import fmcore
 from fmcore_rt.streams import AudioDeviceError, list_devices, select_device
@@ -64,24 +64,18 @@ def _backend(name):
 
 @pytest.fixture(scope="module")
 def jack():
-    srv = JackServer(RATE, PERIOD)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        _need("a JACK server (apt-get install --no-install-recommends jackd2)", e)
-    if not srv.realtime:
-        warnings.warn(JackNotRealtimeWarning(srv.realtime_note))
-    old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = srv.name
-    try:
-        yield srv
-    finally:
-        if old is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
-        srv.close()
+    with running(RATE, PERIOD) as srv:
+        if not srv.realtime:
+            warnings.warn(JackNotRealtimeWarning(srv.realtime_note))
+        old = os.environ.get("JACK_DEFAULT_SERVER")
+        os.environ["JACK_DEFAULT_SERVER"] = srv.name
+        try:
+            yield srv
+        finally:
+            if old is None:
+                os.environ.pop("JACK_DEFAULT_SERVER", None)
+            else:
+                os.environ["JACK_DEFAULT_SERVER"] = old
 
 
 # ---- devices and errors ---------------------------------------------------------------------
@@ -264,13 +258,7 @@ def test_server_killed_mid_stream_stops_with_a_clear_error(backend):
     _backend(backend)
     from fmcore.render import demo_song_path
 
-    srv = JackServer(RATE, PERIOD)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        _need("a JACK server", e)
-    try:
+    with running(RATE, PERIOD) as srv:
         # one process talks to one JACK server: look at this one through jack_lsp
         proc = subprocess.Popen([sys.executable, "-m", "fmcore.live_commands", "play", str(demo_song_path()),
                                  "--backend", backend, "--no-mlock"],
@@ -291,8 +279,6 @@ def test_server_killed_mid_stream_stops_with_a_clear_error(backend):
             proc.kill()
             pytest.fail("fmcore play hung after the JACK server was killed")
         elapsed = time.monotonic() - t0
-    finally:
-        srv.close()
     assert proc.returncode == 2, (out, err)
     lines = [ln for ln in err.strip().splitlines() if ln.startswith("fmcore")]
     assert len(lines) == 1 and lines[0].startswith("fmcore: error: audio stream stopped"), err
@@ -372,16 +358,8 @@ def jack_sync():
     """A server in synchronous mode: every cycle waits for every client (up to 2 s), so a client
     woken late (by the machine, not by what it does) delays the cycle instead of leaving a gap or a
     repeat in what a downstream client records. The recording is then exact on any machine."""
-    srv = JackServer(RATE, PERIOD, sync=True)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        _need("a JACK server", e)
-    try:
+    with running(RATE, PERIOD, sync=True) as srv:
         yield srv
-    finally:
-        srv.close()
 
 
 def test_live_playback_equals_the_offline_render(jack_sync, tmp_path):

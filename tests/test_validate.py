@@ -134,21 +134,11 @@ def test_native_stream_callback_glue_runs_inside_the_checked_section():
     import json
     import os
 
-    import pytest
-
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from jack_server import JackServer, JackUnavailable
+    from jack_server import running
 
-    srv = JackServer(48000, 128)
-    try:
-        srv.start()
-    except JackUnavailable as e:
-        srv.close()
-        pytest.fail(f"a JACK server is needed (apt-get install --no-install-recommends jackd2): {e}")
-    try:
+    with running(48000, 128) as srv:
         r = rtcheck.run([sys.executable, "-c", NATIVE_UNDER_CHECKER], env=srv.env, timeout=120)
-    finally:
-        srv.close()
     assert r.returncode == 0, r.stderr[-3000:]
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["active"] and res["violations"] == {}
