@@ -14,6 +14,7 @@ amount moves by ``1 / (5 ms * sample_rate)`` per frame and the output is
 fading in from 0 first forgets its old state (delay lines, reverb tail).
 """
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from fmcore.fx.dsp cimport replace_pair
 from libc.stdint cimport uint32_t
 from libc.string cimport memcpy
 from libc.math cimport lround
@@ -113,16 +114,7 @@ cdef class FxChain:
     cdef int prepare_c(self, double sample_rate, int max_block) except -1:
         if not (sample_rate > 0 and max_block > 0):
             raise ValueError(f"sample_rate and max_block must be positive, got {sample_rate}, {max_block}")
-        cdef float* l = <float*>PyMem_Malloc(max_block * sizeof(float))
-        cdef float* r = <float*>PyMem_Malloc(max_block * sizeof(float))
-        if l == NULL or r == NULL:
-            PyMem_Free(l)
-            PyMem_Free(r)
-            raise MemoryError()
-        PyMem_Free(self.dry_l)
-        PyMem_Free(self.dry_r)
-        self.dry_l = l
-        self.dry_r = r
+        replace_pair(&self.dry_l, &self.dry_r, max_block)
         cdef int i
         for i in range(self.nslots):
             self._slot(i).prepare_c(sample_rate, max_block)

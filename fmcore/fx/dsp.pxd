@@ -11,6 +11,23 @@ from libc.string cimport memset
 from libc.math cimport tan, sqrt, cos, sin, pow, M_PI
 
 
+# ---- buffers ----------------------------------------------------------------
+# A stereo pair of n-float buffers in place of *l and *r (the old ones freed); on failure
+# nothing changes. Control thread (prepare), never the audio path.
+cdef inline int replace_pair(float** l, float** r, int n) except -1:
+    cdef float* nl = <float*>PyMem_Malloc(n * sizeof(float))
+    cdef float* nr = <float*>PyMem_Malloc(n * sizeof(float))
+    if nl == NULL or nr == NULL:
+        PyMem_Free(nl)
+        PyMem_Free(nr)
+        raise MemoryError()
+    PyMem_Free(l[0])
+    PyMem_Free(r[0])
+    l[0] = nl
+    r[0] = nr
+    return 0
+
+
 # ---- delay line -------------------------------------------------------------
 # Power-of-two ring buffer. `filled` counts the samples pushed since the last
 # clear: reads further back than that return 0, so clearing is O(1) on the

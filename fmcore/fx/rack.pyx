@@ -10,7 +10,8 @@ deactivated or freed while the audio thread may run it. Like the built-in
 effects, each slot has an enabled bit and a 5 ms crossfade, so loading,
 unloading and bypassing never click.
 """
-from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.mem cimport PyMem_Free
+from fmcore.fx.dsp cimport replace_pair
 from cpython.ref cimport PyObject
 from libc.stdint cimport uint32_t, uint64_t, uintptr_t
 from libc.string cimport memcpy
@@ -59,16 +60,7 @@ cdef class PluginRack:
 
     cdef int prepare_c(self, double sample_rate, int max_block) except -1:
         # audio stopped: adopt what is pending, then size every effect for the new rate and block
-        cdef float* l = <float*>PyMem_Malloc(max_block * sizeof(float))
-        cdef float* r = <float*>PyMem_Malloc(max_block * sizeof(float))
-        if l == NULL or r == NULL:
-            PyMem_Free(l)
-            PyMem_Free(r)
-            raise MemoryError()
-        PyMem_Free(self.dry_l)
-        PyMem_Free(self.dry_r)
-        self.dry_l = l
-        self.dry_r = r
+        replace_pair(&self.dry_l, &self.dry_r, max_block)
         self._settle_fades()
         with nogil:
             self.adopt()
