@@ -10,6 +10,8 @@ from scipy.special import jv
 import fmcore
 from fmcore import Envelope, Operator, Patch, PatchError, Synth
 
+from pitch import estimate_hz
+
 SR = 48000
 FLAT = {"times": [0, 0, 0, 0.01], "levels": [1, 1, 1, 0]}   # instant on, full level, quick release
 
@@ -220,14 +222,6 @@ def test_sustain_pedal_defers_release():
                  duration=0.5)[0]
     assert np.abs(x[int(0.25 * SR):int(0.29 * SR)]).max() > 0.05, "pedal down: the note must still sound"
     assert np.abs(x[int(0.4 * SR):]).max() == 0, "pedal up: the note must be released"
-
-
-def estimate_hz(x):
-    # zero-crossing count with linear interpolation: precise for a clean sine
-    s = np.signbit(x)
-    idx = np.flatnonzero(s[:-1] & ~s[1:])
-    t = idx + x[idx] / (x[idx] - x[idx + 1])
-    return (len(t) - 1) / ((t[-1] - t[0]) / SR)
 
 
 def test_pitch_bend_in_cents():

@@ -15,6 +15,8 @@ from fmcore.midi import read_midi
 from fmcore.presets import builtin_patch
 from fmcore.render import setup_synth, song_events
 
+from pitch import cents, estimate_hz
+
 SR = 48000
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "midi"
 FLAT = Envelope(times=[0.0, 0.0, 0.0, 0.01], levels=[1.0, 1.0, 1.0, 0.0])
@@ -24,18 +26,6 @@ def sine_patch(bend_range=2.0):
     # no vibrato from the mod wheel: the songs move it while they bend
     return Patch(name="Sine", operators=[Operator(env=FLAT)], bend_range=bend_range,
                  controllers=Controllers(mod_wheel_pitch_cents=0.0))
-
-
-def estimate_hz(x):
-    # zero-crossing count with linear interpolation: precise for a clean sine
-    s = np.signbit(x)
-    idx = np.flatnonzero(s[:-1] & ~s[1:])
-    t = idx + x[idx] / (x[idx] - x[idx + 1])
-    return (len(t) - 1) / ((t[-1] - t[0]) / SR)
-
-
-def cents(hz, ref):
-    return 1200 * math.log2(hz / ref)
 
 
 def bent_note(events, seconds=0.4, patch=None, settle=0.1):

@@ -1,7 +1,6 @@
 """MPE: zones from the MPE Configuration Message, per-note bend, pressure and CC74, measured on
 generated MPE files. Two member channels are panned hard left and right, so each channel of
 the output holds one note and its frequency can be measured on its own."""
-import math
 
 import mido
 import numpy as np
@@ -9,6 +8,8 @@ import pytest
 
 import fmcore
 from fmcore import Patch
+
+from pitch import cents, estimate_hz
 
 SR = 48000
 FLAT = {"times": [0.0, 0.0, 0.0, 0.05], "levels": [1.0, 1.0, 1.0, 0.0]}
@@ -23,17 +24,6 @@ def sine_patch():
 def fm_patch():
     return Patch.from_dict({"operators": [{"env": FLAT}, {"env": FLAT, "level": 0.5}],
                             "edges": [[2, 1, 2.0]], "carriers": [[1, 1.0]]})
-
-
-def estimate_hz(x):
-    s = np.signbit(x)
-    idx = np.flatnonzero(s[:-1] & ~s[1:])
-    t = idx + x[idx] / (x[idx] - x[idx + 1])
-    return (len(t) - 1) / ((t[-1] - t[0]) / SR)
-
-
-def cents(f, ref):
-    return 1200 * math.log2(f / ref)
 
 
 def seg(x, a, b):

@@ -1,5 +1,4 @@
 """Microtuning: Scala scales and keyboard maps, MIDI Tuning Standard SysEx, measured by frequency."""
-import math
 import os
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from fmcore.tuning import (KeyboardMap, Scale, Tuning, TuningError, bulk_dump, e
                            single_note_change)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from pitch import cents, estimate_hz
+
 SR = 48000
 FLAT = {"times": [0.0, 0.0, 0.0, 0.05], "levels": [1.0, 1.0, 1.0, 0.0]}
 C4 = 440.0 * 2 ** (-9 / 12)
@@ -22,18 +23,6 @@ C4 = 440.0 * 2 ** (-9 / 12)
 
 def sine_patch():
     return Patch.from_dict({"operators": [{"env": FLAT}], "carriers": [[1, 1.0]]})
-
-
-def estimate_hz(x):
-    # zero crossings with linear interpolation: precise for a clean sine
-    s = np.signbit(x)
-    idx = np.flatnonzero(s[:-1] & ~s[1:])
-    t = idx + x[idx] / (x[idx] - x[idx + 1])
-    return (len(t) - 1) / ((t[-1] - t[0]) / SR)
-
-
-def cents(f, ref):
-    return 1200 * math.log2(f / ref)
 
 
 def measure(tuning, keys, channel=0):
