@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 
 class FmcoreError(Exception):
@@ -36,3 +37,19 @@ def describe_error(err: BaseException) -> str:
     if isinstance(err, KeyError) and len(err.args) == 1 and isinstance(err.args[0], str):
         return err.args[0]
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def read_input(path, error: type[FmcoreError] = FmcoreError, directory: str = "is a directory") -> bytes:
+    """The bytes of the input file ``path``; a missing, unreadable or directory path raises
+    ``error`` ("<path>: <problem>"), ``directory`` being the problem said of a directory."""
+    name = os.fspath(path)
+    try:
+        return Path(name).read_bytes()
+    except FileNotFoundError:
+        raise error("no such file", path=name) from None
+    except IsADirectoryError:
+        raise error(directory, path=name) from None
+    except PermissionError:
+        raise error("permission denied", path=name) from None
+    except OSError as err:
+        raise error(f"cannot read: {err.strerror or err}", path=name) from None

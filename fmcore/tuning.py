@@ -21,12 +21,11 @@ import math
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from fmcore.errors import FmcoreError
+from fmcore.errors import FmcoreError, read_input
 
 __all__ = ["TuningError", "Scale", "KeyboardMap", "Tuning", "equal_temperament", "mts_changes",
            "ALL_PARTS", "MIDDLE_C_HZ"]
@@ -41,14 +40,7 @@ class TuningError(FmcoreError, ValueError):
 
 def _read(path) -> tuple[str, list[str]]:
     name = os.fspath(path)
-    try:
-        text = Path(name).read_bytes().decode("latin-1")     # Scala files are ASCII; be lenient
-    except FileNotFoundError:
-        raise TuningError("no such file", path=name) from None
-    except IsADirectoryError:
-        raise TuningError("is a directory", path=name) from None
-    except OSError as err:
-        raise TuningError(f"cannot read: {err.strerror or err}", path=name) from None
+    text = read_input(name, TuningError).decode("latin-1")     # Scala files are ASCII; be lenient
     return name, text.splitlines()
 
 

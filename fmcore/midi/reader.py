@@ -13,11 +13,10 @@ from __future__ import annotations
 import bisect
 import os
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 
-from fmcore.errors import FmcoreError
+from fmcore.errors import FmcoreError, read_input
 from fmcore.midi.source import MidiData, midi_source
 
 __all__ = ["EVENT_DTYPE", "EVENT_FIELDS", "DEFAULT_TEMPO", "MidiFileError", "MidiSong", "parse_midi", "read_midi"]
@@ -507,14 +506,5 @@ def read_midi(path, lenient: bool = False) -> MidiSong:
     if isinstance(src, MidiData):
         return parse_midi(src.data, name=src.name, lenient=lenient)
     name = os.fspath(src)
-    try:
-        data = Path(name).read_bytes()
-    except FileNotFoundError:
-        raise MidiFileError("no such file", path=name) from None
-    except IsADirectoryError:
-        raise MidiFileError("is a directory, not a MIDI file", path=name) from None
-    except PermissionError:
-        raise MidiFileError("permission denied", path=name) from None
-    except OSError as err:
-        raise MidiFileError(f"cannot read: {err.strerror or err}", path=name) from None
+    data = read_input(name, MidiFileError, "is a directory, not a MIDI file")
     return parse_midi(data, name=name, lenient=lenient)
