@@ -165,8 +165,19 @@ def _song(path):
     mid.save(str(path))
 
 
-def test_fmcore_play_with_sounddevice_plays_the_offline_render(jack, tmp_path):
+@pytest.fixture
+def jack_sync(jack):
+    """A server in synchronous mode (jackd -S): each cycle waits for every client, so a client
+    woken late on a loaded machine delays the cycle instead of leaving a part-silent buffer in
+    what the recorder gets (seen once in CI: 114 underflows, one block not of the render)."""
+    with running(RATE, PERIOD, sync=True) as srv:
+        yield srv
+
+
+def test_fmcore_play_with_sounddevice_plays_the_offline_render(jack_sync, tmp_path):
     from fmcore.render import render_midi
+
+    jack = jack_sync
 
     song = tmp_path / "short.mid"
     _song(song)
